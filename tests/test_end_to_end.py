@@ -1,0 +1,104 @@
+"""The assistant end to end: the real Rasa server, action server and web app, through the
+public chat API exactly as the widget uses it."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+pytestmark = pytest.mark.stack
+
+RENT_QUESTIONS = [
+    ("en", "How do I rent an apartment in Luleå?"),
+    ("pl", "Jak wynająć mieszkanie w Luleå?"),
+    ("lt", "Kaip išsinuomoti butą Luleå mieste?"),
+    ("lv", "Kā īrēt dzīvokli Luleo?"),
+    ("sv", "Hur hyr jag en lägenhet i Luleå?"),
+]
+
+
+@pytest.mark.parametrize("lang,question", RENT_QUESTIONS, ids=[lang for lang, _ in RENT_QUESTIONS])
+def test_rent_question_is_answered_in_its_language_with_sources(chat, kb, lang, question):
+    reply = chat.say(question)
+    answer = reply["messages"][0]
+    assert answer["topic"] == "housing.rent"
+    assert answer["lang"] == lang
+    assert answer["text"] == kb.topics["housing.rent"].entry(lang).answer
+    assert answer["sources"] and all(url.startswith("https://") for url in answer["sources"])
+    assert answer["candidates"][0] == "housing.rent"
+
+
+def test_server_issues_a_session_and_the_conversation_keeps_its_language(chat):
+    first = chat.say("Jak wynająć mieszkanie w Luleå?")
+    session = first["session"]
+    assert len(session) >= 16
+    # "ok" says nothing about the language: the conversation stays Polish.
+    second = chat.say("ok", session=session)
+    assert second["session"] == session
+    assert all(m["lang"] == "pl" for m in second["messages"])
+
+
+def test_topic_button_payload_opens_the_topic(chat, kb):
+    reply = chat.say("", payload='/ask_topic{"topic":"housing.rent"}', lang="lv")
+    answer = reply["messages"][0]
+    assert answer["topic"] == "housing.rent"
+    assert answer["lang"] == "lv"
+    assert answer["text"] == kb.topics["housing.rent"].entry("lv").answer
+
+
+def test_more_details_follows_the_last_topic(chat, kb):
+    session = chat.say("How do I rent an apartment in Luleå?")["session"]
+    reply = chat.say("", session=session, payload="/more_details")
+    assert reply["messages"][0]["text"] == kb.topics["housing.rent"].entry("en").details
+
+
+def test_off_topic_question_is_declined_not_answered(chat):
+    reply = chat.say("Who won the football match yesterday?")
+    message = reply["messages"][0]
+    assert message["topic"] is None
+    assert isinstance(message["candidates"], list)
+    assert message["lang"] == "en"
+
+
+def test_topics_api_lists_every_topic_in_each_language(stack, kb):
+    for lang in ("en", "sv", "pl", "lt", "lv"):
+        data = requests.get(stack.urls["web"] + f"/api/topics?lang={lang}", timeout=10).json()
+        assert [t["id"] for t in data["topics"]] == list(kb.topics)
+        assert all(t["title"] == kb.title(t["id"], lang) for t in data["topics"])
+
+
+def test_health_reports_every_component(stack):
+    data = requests.get(stack.urls["web"] + "/api/health", timeout=10).json()
+    assert data["status"] == "ok"
+    assert {"web", "rasa", "actions", "knowledge"} <= set(data["components"])
+    assert data["components"]["knowledge"]["topics"] >= 33
+
+
+def test_demo_page_embeds_the_widget_with_one_script_tag(stack):
+    page = requests.get(stack.urls["web"] + "/", timeout=10)
+    assert page.status_code == 200
+    assert '<script src="/widget.js" defer></script>' in page.text
+    script = requests.get(stack.urls["web"] + "/widget.js", timeout=10)
+    assert script.status_code == 200 and "MoveToLulea" in script.text and "__UI_STRINGS__" not in script.text
+
+
+def _listening_addresses(port: int) -> set[str]:
+    """Local addresses with a socket listening on `port`, from the kernel's tables."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as f:
+            next(f)
+            for line in f:
+                local, state = line.split()[1], line.split()[3]
+                address, hex_port = local.split(":")
+                if state == "0A" and int(hex_port, 16) == port:  # 0A = LISTEN
+                    found.add(address)
+    return found
+
+
+def test_rasa_and_action_server_listen_on_loopback_only(stack):
+    loopback = {"0100007F", "00000000000000000000000001000000"}
+    for port in (stack.rasa_port, stack.actions_port):
+        addresses = _listening_addresses(port)
+        assert addresses, f"nothing listens on {port}"
+        assert addresses <= loopback, f"port {port} listens on {addresses}"

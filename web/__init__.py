@@ -1,0 +1,38 @@
+"""The public web app: the embeddable chat widget, its chat API and the demo page.
+
+Rasa and the action server are never exposed: /api/chat is the only way in, and it talks to
+Rasa over loopback.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+import settings
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(__name__)
+    app.config.from_mapping(
+        SECRET_KEY=settings.SECRET_KEY,
+        RASA_URL=settings.RASA_URL,
+        ACTIONS_URL=settings.ACTIONS_URL,
+        RASA_TIMEOUT_S=settings.RASA_TIMEOUT_S,
+        MAX_MESSAGE_CHARS=settings.MAX_MESSAGE_CHARS,
+        MAX_CONTENT_LENGTH=64 * 1024,
+        JSON_SORT_KEYS=False,
+    )
+    if test_config:
+        app.config.update(test_config)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    from web import api, errors, pages
+    from web.knowledge_access import init_knowledge
+
+    init_knowledge(app)
+    errors.register(app)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(pages.bp)
+    return app
