@@ -19,10 +19,11 @@ from actions import replies
 from actions.runtime import runtime
 from knowledge import langid
 from knowledge.decide import decide
+from knowledge.nlu_export import TOPIC_INTENT_PREFIX
 
 log = logging.getLogger(__name__)
 
-from knowledge.nlu_export import TOPIC_INTENT_PREFIX
+
 SMALL_TALK = {"greet": "greet", "goodbye": "goodbye", "thanks": "thanks"}
 SMALL_TALK_MAX_WORDS = 4
 SHORT_COMMAND_WORDS = 6
@@ -106,3 +107,4 @@ class ActionAnswer(Action):
         if last_topic != tracker.get_slot("last_topic"):
             events.append(SlotSet("last_topic", last_topic))
         return events
+

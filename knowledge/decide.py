@@ -38,7 +38,7 @@ class DecisionConfig:
     candidates: int = 3
 
     @classmethod
-    def load(cls, path: Path = DECISION_FILE) -> "DecisionConfig":
+    def load(cls, path: Path = DECISION_FILE) -> DecisionConfig:
         if not path.exists():
             return cls()
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import re
 import string
@@ -203,11 +204,15 @@ def _months_between(earlier: dt.date, later: dt.date) -> int:
     return (later.year - earlier.year) * 12 + later.month - earlier.month - (later.day < earlier.day)
 
 
+def _line(data, *loc) -> int:
+    return yaml_lines.line_of(data, loc)
+
+
 def _check_topics(out: _Collector, topics: dict[str, Topic], raw: dict, today: dt.date, review_after: int) -> None:
     seen_questions: dict[str, tuple[str, str]] = {}
     for topic_id, topic in topics.items():
         path, data = raw[topic_id]
-        at = lambda *loc: yaml_lines.line_of(data, loc)  # noqa: E731
+        at = functools.partial(_line, data)
         if topic.last_reviewed > today:
             out.add("error", path, at("last_reviewed"), f"last_reviewed {topic.last_reviewed} is in the future")
         elif _months_between(topic.last_reviewed, today) >= review_after:

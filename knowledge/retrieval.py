@@ -161,4 +161,4 @@ class Retriever:
         top = float(scores.max())
         if top <= 0:
             return {t: 0.0 for t in self.topic_ids}, 0.0
-        return {t: float(s) / top for t, s in zip(self.topic_ids, scores)}, top
+        return {t: float(s) / top for t, s in zip(self.topic_ids, scores, strict=True)}, top

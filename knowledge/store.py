@@ -69,9 +69,9 @@ class KnowledgeStore:
             self.last_error = f"{len(errors)} error(s); kept the last good knowledge base: " + "; ".join(errors[:5])
             log.error("knowledge reload rejected: %s", self.last_error)
             return
+        self.last_error = None
         if kb.fingerprint == self._kb.fingerprint:
             return
-        self.last_error = None
         for listener in self._listeners:
             try:
                 listener(kb)

@@ -56,7 +56,7 @@ def terms(text: str, lang: str) -> list[str]:
     stemmer = _stemmer(lang)
     stems = stemmer.stemWords(tokens) if stemmer else [t[:PREFIX_LEN] for t in tokens]
     out = []
-    for token, stem in zip(tokens, stems):
+    for token, stem in zip(tokens, stems, strict=True):
         folded = fold(token)
         if folded in stop or len(folded) < 2:
             continue

@@ -163,14 +163,13 @@ class Stack:
             "MOVE_RASA_URL": self.urls["rasa"],
             "MOVE_ACTIONS_URL": self.urls["actions"],
             "MOVE_ACTIONS_WEBHOOK": self.urls["actions"] + "/webhook",
-            "SANIC_HOST": "127.0.0.1",
             "PYTHONPATH": str(ROOT),
             **self.extra_env,
         }
 
     def commands(self, model: Path) -> dict[str, list[str]]:
         return {
-            "actions": [str(APP_BIN / "python"), "-m", "rasa_sdk", "--actions", "actions", "--port", str(self.actions_port)],
+            "actions": [str(APP_BIN / "python"), "-m", "actions.server", "--port", str(self.actions_port)],
             "rasa": [str(RASA_BIN / "rasa"), "run", "--model", str(model), "--endpoints", "bot/endpoints.yml",
                      "--credentials", "bot/credentials.yml", "--interface", "127.0.0.1", "--port", str(self.rasa_port)],
             "web": [str(APP_BIN / "gunicorn"), "--bind", f"{self.web_host}:{self.web_port}", "--workers", "1",
@@ -221,7 +220,13 @@ class Stack:
         self.processes.clear()
 
 
+def _stop_on_sigterm(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 def run() -> None:
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started in the background
     model = prepare()
     stack = Stack()
     say(f"starting Rasa, the action server and the web app (logs in {settings.LOG_DIR})")

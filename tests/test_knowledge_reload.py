@@ -6,8 +6,8 @@ import logging
 import os
 import time
 
-from knowledge.store import KnowledgeStore
 import settings
+from knowledge.store import KnowledgeStore
 
 
 def _touch_later(path):

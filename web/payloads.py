@@ -29,8 +29,11 @@ def validate(payload: str, topic_ids) -> str | None:
         return None
     if not isinstance(values, dict) or len(values) != 1:
         return None
-    if intent == "ask_topic" and values.get("topic") in topic_ids:
-        return "/ask_topic" + json.dumps({"topic": values["topic"]}, separators=(",", ":"))
-    if intent == "set_language" and values.get("lang") in settings.LANGUAGES:
-        return "/set_language" + json.dumps({"lang": values["lang"]}, separators=(",", ":"))
+    (key, value), = values.items()
+    if not isinstance(value, str):
+        return None
+    if intent == "ask_topic" and key == "topic" and value in topic_ids:
+        return "/ask_topic" + json.dumps({"topic": value}, separators=(",", ":"))
+    if intent == "set_language" and key == "lang" and value in settings.LANGUAGES:
+        return "/set_language" + json.dumps({"lang": value}, separators=(",", ":"))
     return None

@@ -1,0 +1,44 @@
+"""The action server: rasa_sdk's app, in one process, on loopback only.
+
+    python -m actions.server --port 5055
+
+Unlike `python -m rasa_sdk`, it binds to 127.0.0.1 (MOVE_ACTIONS_HOST), runs in a single
+process (the embedding model is loaded once, not once per Sanic worker), and loads the knowledge
+base, the model and the index before it accepts requests, so /health means "ready to answer".
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+
+from rasa_sdk.endpoint import create_app
+from rasa_sdk.executor import ActionExecutor
+
+import settings
+
+
+def build_app():
+    from actions.runtime import runtime
+
+    runtime()  # load before serving
+    executor = ActionExecutor()
+    executor.register_package("actions")
+    return create_app(executor, cors_origins=[])
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m actions.server", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--port", type=int, default=settings.ACTIONS_PORT)
+    parser.add_argument("--host", default=os.environ.get("MOVE_ACTIONS_HOST", "127.0.0.1"))
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = build_app()
+    logging.getLogger(__name__).info("action server ready on http://%s:%d", args.host, args.port)
+    app.run(host=args.host, port=args.port, single_process=True, access_log=False, motd=False)
+
+
+if __name__ == "__main__":
+    main()

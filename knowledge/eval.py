@@ -1,0 +1,170 @@
+"""Measure how well the assistant understands questions, through the same path as the live bot.
+
+    python -m knowledge.eval [FILES ...] [--url http://127.0.0.1:8000] [--report var/eval/report.json]
+
+Each line of a FILE is JSON: {"id", "lang", "text", "topics": [expected topic ids; [] = out of
+scope], "style"}. Every question is sent as a new conversation to POST /api/chat (web → Rasa →
+action server → retrieval), so the figures are the bot's, not a shortcut's. Without --url the
+command starts its own stack on free ports (prepared and trained like `make run`).
+
+Per language it prints: top-1 and top-3 (the expected topic first / among the first three
+candidates), the share of in-scope questions answered (not declined or asked back), the share of
+out-of-scope questions declined, and top-1 per question style.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import socket
+import statistics
+import sys
+import time
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import requests
+from tqdm import tqdm
+
+import settings
+
+DEFAULT_FILES = sorted((settings.ROOT.parent / "shared" / "eval").glob("dev-*.jsonl"))
+
+
+def load_questions(paths: list[Path]) -> list[dict]:
+    rows = []
+    for path in paths:
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                assert isinstance(row["text"], str) and isinstance(row["topics"], list) and row["lang"] in settings.LANGUAGES
+            except (ValueError, KeyError, AssertionError, TypeError) as exc:
+                raise SystemExit(f"{path}:{number}: not a question line ({exc.__class__.__name__})") from exc
+            row.setdefault("style", "plain")
+            row.setdefault("id", f"{path.stem}-{number}")
+            rows.append(row)
+    return rows
+
+
+def ask(base_url: str, row: dict, ui_lang: bool) -> dict:
+    body = {"message": row["text"]}
+    if ui_lang:
+        body["lang"] = row["lang"]
+    started = time.perf_counter()
+    response = requests.post(base_url + "/api/chat", json=body, timeout=60)
+    elapsed = time.perf_counter() - started
+    if response.status_code != 200:
+        return {"error": f"HTTP {response.status_code}", "ms": elapsed * 1000}
+    first = response.json()["messages"][0]
+    return {"topic": first.get("topic"), "candidates": first.get("candidates") or [], "lang": first.get("lang"),
+            "decision": first.get("decision"), "ms": elapsed * 1000}
+
+
+def score(rows: list[dict], results: list[dict]) -> dict:
+    per_lang: dict[str, dict] = {}
+    for lang in sorted({r["lang"] for r in rows}, key=settings.LANGUAGES.index):
+        pairs = [(r, res) for r, res in zip(rows, results, strict=True) if r["lang"] == lang]
+        inscope = [(r, res) for r, res in pairs if r["topics"]]
+        oos = [(r, res) for r, res in pairs if not r["topics"]]
+
+        def share(items, ok) -> float | None:
+            return round(100 * sum(1 for r, res in items if ok(r, res)) / len(items), 1) if items else None
+
+        top1 = lambda r, res: bool(res.get("candidates")) and res["candidates"][0] in r["topics"]  # noqa: E731
+        styles = defaultdict(list)
+        for r, res in inscope:
+            styles[r["style"]].append((r, res))
+        per_lang[lang] = {
+            "questions": len(pairs),
+            "top1": share(inscope, top1),
+            "top3": share(inscope, lambda r, res: any(t in r["topics"] for t in res.get("candidates", [])[:3])),
+            "answered": share(inscope, lambda r, res: res.get("topic") is not None),
+            "answered_correct": share(inscope, lambda r, res: res.get("topic") in r["topics"]),
+            "oos_declined": share(oos, lambda r, res: res.get("topic") is None and "error" not in res),
+            "reply_language_ok": share(pairs, lambda r, res: res.get("lang") == r["lang"]),
+            "errors": sum(1 for _, res in pairs if "error" in res),
+            "top1_by_style": {s: share(items, top1) for s, items in sorted(styles.items())},
+        }
+    return per_lang
+
+
+def print_table(report: dict) -> None:
+    cols = ["top1", "top3", "answered", "answered_correct", "oos_declined", "reply_language_ok"]
+    print(f"\n{'lang':5} {'n':>4} " + " ".join(f"{c:>17}" for c in cols))
+    for lang, m in report["languages"].items():
+        print(f"{lang:5} {m['questions']:>4} " + " ".join(f"{'-' if m[c] is None else m[c]:>17}" for c in cols))
+    styles = sorted({s for m in report["languages"].values() for s in m["top1_by_style"]})
+    print(f"\ntop-1 by style\n{'lang':5} " + " ".join(f"{s:>14}" for s in styles))
+    for lang, m in report["languages"].items():
+        print(f"{lang:5} " + " ".join(f"{m['top1_by_style'].get(s, '-'):>14}" for s in styles))
+    lat = report["latency_ms"]
+    print(f"\nlatency per question (ms): p50 {lat['p50']}, p95 {lat['p95']} ({report['questions']} questions, {report['concurrency']} at a time)")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run(paths: list[Path], url: str | None, report_path: Path, ui_lang: bool, concurrency: int) -> dict:
+    rows = load_questions(paths)
+    stack = None
+    if url is None:
+        from scripts.stack import Stack, prepare
+
+        model = prepare()
+        stack = Stack(web_port=free_port(), rasa_port=free_port(), actions_port=free_port(),
+                      extra_env={"MOVE_TRACKER_DB": str(settings.VAR_DIR / "eval-tracker.db")})
+        stack.start(model)
+        stack.wait_healthy()
+        url = stack.urls["web"]
+    try:
+        with ThreadPoolExecutor(max_workers=concurrency) as pool:
+            results = list(tqdm(pool.map(lambda r: ask(url, r, ui_lang), rows), total=len(rows), desc="questions", unit="q"))
+    finally:
+        if stack:
+            stack.stop()
+    latencies = sorted(r["ms"] for r in results)
+    report = {
+        "files": [str(p) for p in paths],
+        "questions": len(rows),
+        "ui_lang_sent": ui_lang,
+        "concurrency": concurrency,
+        "languages": score(rows, results),
+        "latency_ms": {"p50": round(statistics.median(latencies), 1),
+                       "p95": round(latencies[int(0.95 * (len(latencies) - 1))], 1)},
+        "mistakes": [
+            {"id": r["id"], "lang": r["lang"], "style": r["style"], "text": r["text"], "expected": r["topics"],
+             "got": res.get("topic"), "candidates": res.get("candidates"), "decision": res.get("decision")}
+            for r, res in zip(rows, results, strict=True)
+            if (r["topics"] and res.get("topic") not in r["topics"]) or (not r["topics"] and res.get("topic") is not None)
+        ],
+    }
+    report_path.parent.mkdir(parents=True, exist_ok=True)
+    report_path.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m knowledge.eval", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("files", nargs="*", type=Path, help="question files (default: shared/eval/dev-*.jsonl)")
+    parser.add_argument("--url", help="a running web app (default: start a stack)")
+    parser.add_argument("--report", type=Path, default=settings.VAR_DIR / "eval" / "report.json")
+    parser.add_argument("--ui-lang", action="store_true", help="send each question's language as the widget's UI language")
+    parser.add_argument("--concurrency", type=int, default=2)
+    args = parser.parse_args(argv)
+    files = args.files or DEFAULT_FILES
+    if not files:
+        parser.error("no question files given and shared/eval/ not found")
+    report = run(files, args.url, args.report, args.ui_lang, args.concurrency)
+    print_table(report)
+    print(f"\nreport: {args.report}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
