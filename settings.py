@@ -39,6 +39,8 @@ TOPICS_CONTRACT = Path(_env("MOVE_TOPICS_CONTRACT", str(ROOT.parent / "shared" /
 # or a model name a deployment with internet can download, e.g. intfloat/multilingual-e5-small.
 DEFAULT_MODEL_DIR = VAR_DIR / "models" / "multilingual-e5-small"
 EMBEDDING_MODEL = _env("MOVE_EMBEDDING_MODEL", str(DEFAULT_MODEL_DIR))
+# Threads torch may use per process for embedding queries (1 is fastest under concurrent load).
+TORCH_THREADS = _env_int("MOVE_TORCH_THREADS", 1)
 INDEX_DIR = Path(_env("MOVE_INDEX_DIR", str(VAR_DIR / "index"))).resolve()
 
 # Processes and ports. Rasa and the action server always listen on loopback only.

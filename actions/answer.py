@@ -30,6 +30,10 @@ SHORT_COMMAND_WORDS = 6
 _HAS_LETTER = re.compile(r"[^\W\d_]")
 
 
+def rasa_out_of_scope(message: dict[str, Any]) -> float:
+    return next((float(i.get("confidence") or 0) for i in message.get("intent_ranking") or [] if i.get("name") == "out_of_scope"), 0.0)
+
+
 def rasa_topic_scores(message: dict[str, Any]) -> dict[str, float]:
     """Rasa's confidence per topic, from its intent ranking (intents named kb.<topic id>)."""
     ranking = message.get("intent_ranking") or []
@@ -85,7 +89,7 @@ class ActionAnswer(Action):
         elif is_payload or not _HAS_LETTER.search(text):
             out = [replies.text(kb, "ask_rephrase", lang)]
         else:
-            decision = decide(rt.retriever.rank(text, lang), rasa_topic_scores(message), rt.decision)
+            decision = decide(rt.retriever.rank(text, lang), rasa_topic_scores(message), rt.decision, rasa_out_of_scope(message))
             log.info("decision %s topic=%s candidates=%s scores=%s", decision.kind, decision.topic, decision.candidates, decision.scores)
             if decision.kind == "answer":
                 last_topic = decision.topic

