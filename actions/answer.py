@@ -89,7 +89,7 @@ class ActionAnswer(Action):
         elif is_payload or not _HAS_LETTER.search(text):
             out = [replies.text(kb, "ask_rephrase", lang)]
         else:
-            decision = decide(rt.retriever.rank(text, lang), rasa_topic_scores(message), rt.decision, rasa_out_of_scope(message))
+            decision = decide(rt.retriever.rank(text, lang), rasa_topic_scores(message), rt.decision, rasa_out_of_scope(message), len(text.split()))
             log.info("decision %s topic=%s candidates=%s scores=%s", decision.kind, decision.topic, decision.candidates, decision.scores)
             if decision.kind == "answer":
                 last_topic = decision.topic

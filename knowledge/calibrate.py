@@ -33,13 +33,15 @@ from knowledge.nlu_export import TOPIC_INTENT_PREFIX
 from knowledge.retrieval import Embedder, Retriever
 
 GRID = {
-    "w_dense": [0.5, 0.6, 0.7],
-    "w_lexical": [0.1, 0.2, 0.3],
-    "w_rasa": [0.1, 0.2, 0.3],
-    "answer_min": [0.3, 0.35, 0.4, 0.45, 0.5],
-    "clarify_margin": [0.01, 0.02, 0.03],  # never 0: asking back is right for a really ambiguous question
-    "oos_margin": [-0.02, 0.0, 0.02],
-    "rasa_oos_min": [0.3, 0.5, 0.7, 1.01],
+    "w_dense": [0.6],
+    "w_lexical": [0.1, 0.2],
+    "w_rasa": [0.1, 0.2],
+    "answer_min": [0.35, 0.4, 0.45],
+    "clarify_margin": [0.01, 0.02],  # never 0: asking back is right for a really ambiguous question
+    "clarify_margin_short": [0.01, 0.03, 0.05, 0.08],
+    "oos_margin": [0.0, 0.02],
+    "rasa_oos_min": [0.5, 0.7],
+    "rasa_oos_max_fused": [0.55, 0.65, 0.75, 1.01],
 }
 
 
@@ -88,7 +90,7 @@ def features(rows: list[dict]) -> list[tuple]:
             ranking = parser.parse(row["text"])
             rasa = {i["name"][len(TOPIC_INTENT_PREFIX):]: i["confidence"] for i in ranking if i["name"].startswith(TOPIC_INTENT_PREFIX)}
             rasa_oos = next((i["confidence"] for i in ranking if i["name"] == "out_of_scope"), 0.0)
-            out.append((row, retriever.rank(row["text"], lang), rasa, rasa_oos))
+            out.append((row, retriever.rank(row["text"], lang), rasa, rasa_oos, len(row["text"].split())))
     finally:
         parser.close()
     return out
@@ -96,8 +98,8 @@ def features(rows: list[dict]) -> list[tuple]:
 
 def evaluate(feats: list[tuple], cfg: DecisionConfig) -> dict[str, dict[str, float]]:
     per: dict[str, dict[str, list]] = {}
-    for row, ranking, rasa, rasa_oos in feats:
-        d = decide(ranking, rasa, cfg, rasa_oos)
+    for row, ranking, rasa, rasa_oos, words in feats:
+        d = decide(ranking, rasa, cfg, rasa_oos, words)
         m = per.setdefault(row["lang"], {"correct": [], "answered": [], "top1": [], "oos": []})
         if row["topics"]:
             # asking back with the right topic among the buttons is worth half an answer

@@ -35,7 +35,9 @@ class DecisionConfig:
     answer_min: float = 0.45  # below this fused score for the best topic: decline
     clarify_margin: float = 0.04  # best and second closer than this: ask which one
     oos_margin: float = 0.0  # out-of-scope example closer than best topic by this much: out of scope
-    rasa_oos_min: float = 0.5  # Rasa's out_of_scope intent at least this confident: out of scope
+    rasa_oos_min: float = 0.5  # Rasa's out_of_scope intent at least this confident ...
+    rasa_oos_max_fused: float = 0.65  # ... and the best topic below this: out of scope
+    clarify_margin_short: float = 0.03  # the clarify margin for one- or two-word questions ("housing")
     candidates: int = 3
 
     @classmethod
@@ -69,19 +71,25 @@ def fuse(ranking: Ranking, rasa: dict[str, float], cfg: DecisionConfig) -> dict[
     return dict(sorted(fused.items(), key=lambda kv: kv[1], reverse=True))
 
 
-def decide(ranking: Ranking, rasa: dict[str, float], cfg: DecisionConfig, rasa_oos: float = 0.0) -> Decision:
-    """`rasa` maps topic ids to Rasa's intent confidence; `rasa_oos` is its out_of_scope confidence."""
+SHORT_QUESTION_WORDS = 2
+
+
+def decide(ranking: Ranking, rasa: dict[str, float], cfg: DecisionConfig, rasa_oos: float = 0.0, words: int = 10) -> Decision:
+    """`rasa` maps topic ids to Rasa's intent confidence; `rasa_oos` is its out_of_scope
+    confidence; `words` is the question's length in words."""
     fused = fuse(ranking, rasa, cfg)
     ordered = list(fused)
     best, second = ordered[0], ordered[1]
     candidates = ordered[: cfg.candidates]
     scores = {t: round(fused[t], 4) for t in candidates}
     best_dense = max(ranking.dense.values())
-    if ranking.oos_category and (ranking.oos_dense > best_dense + cfg.oos_margin or rasa_oos >= cfg.rasa_oos_min):
+    rasa_says_oos = rasa_oos >= cfg.rasa_oos_min and fused[best] < cfg.rasa_oos_max_fused
+    if ranking.oos_category and (ranking.oos_dense > best_dense + cfg.oos_margin or rasa_says_oos):
         return Decision("out_of_scope", None, candidates, scores, ranking.oos_category)
     if fused[best] < cfg.answer_min:
         return Decision("decline", None, candidates, scores)
-    if fused[best] - fused[second] < cfg.clarify_margin and fused[second] >= cfg.answer_min:
-        close = [t for t in candidates if fused[best] - fused[t] < cfg.clarify_margin]
+    margin = cfg.clarify_margin_short if words <= SHORT_QUESTION_WORDS else cfg.clarify_margin
+    if fused[best] - fused[second] < margin and fused[second] >= cfg.answer_min:
+        close = [t for t in candidates if fused[best] - fused[t] < margin]
         return Decision("clarify", None, close, scores)
     return Decision("answer", best, candidates, scores)

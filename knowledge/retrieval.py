@@ -91,28 +91,45 @@ def _cache_path(index_dir: Path, kb: KnowledgeBase, embedder: Embedder) -> Path:
     return index_dir / f"dense-{kb.fingerprint}-{embedder.key}.npz"
 
 
+def _previous_vectors(index_dir: Path, embedder: Embedder) -> dict[str, np.ndarray]:
+    """Text -> vector from the newest earlier index of this model (to re-embed only edits)."""
+    caches = sorted(index_dir.glob(f"dense-*-{embedder.key}.npz"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for path in caches:
+        try:
+            with np.load(path, allow_pickle=False) as cached:
+                return dict(zip(cached["texts"].tolist(), cached["vectors"], strict=True))
+        except (OSError, KeyError, ValueError):
+            continue
+    return {}
+
+
 def dense_matrix(kb: KnowledgeBase, embedder: Embedder, index_dir: Path, progress: bool = False) -> np.ndarray:
-    """The embeddings of `documents(kb)`, from the cache or freshly computed (then cached)."""
-    docs = documents(kb)
+    """The embeddings of `documents(kb)`, from the cache or computed (then cached). Texts that an
+    earlier index already embedded are reused, so an edit re-embeds only what changed."""
+    texts = [_embed_text(d) for d in documents(kb)]
     path = _cache_path(index_dir, kb, embedder)
     if path.exists():
-        cached = np.load(path)
-        if cached["vectors"].shape[0] == len(docs):
-            return cached["vectors"]
+        with np.load(path, allow_pickle=False) as cached:
+            if cached["texts"].tolist() == texts:
+                return cached["vectors"]
     started = time.perf_counter()
-    vectors = embedder.encode([_embed_text(d) for d in docs], progress=progress)
+    known = _previous_vectors(index_dir, embedder) if index_dir.exists() else {}
+    missing = sorted({t for t in texts if t not in known})
+    if missing:
+        known.update(zip(missing, embedder.encode(missing, progress=progress and len(missing) > 64), strict=True))
+    vectors = np.stack([known[t] for t in texts]).astype(np.float32)
     index_dir.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, vectors=vectors)
+    tmp = path.with_name(path.stem + ".tmp.npz")
+    np.savez(tmp, vectors=vectors, texts=np.array(texts))
     tmp.replace(path)
     for old in index_dir.glob(f"dense-*-{embedder.key}.npz"):
         if old != path:
             old.unlink(missing_ok=True)
-    log.info("search index built: %d texts in %.1f s", len(docs), time.perf_counter() - started)
-    (index_dir / "index-info.json").write_text(
-        json.dumps({"fingerprint": kb.fingerprint, "model": embedder.name, "texts": len(docs),
-                    "seconds": round(time.perf_counter() - started, 1)}, indent=2)
-    )
+    seconds = time.perf_counter() - started
+    log.info("search index built: %d texts (%d embedded now) in %.1f s", len(texts), len(missing), seconds)
+    (index_dir / "index-info.json").write_text(json.dumps(
+        {"fingerprint": kb.fingerprint, "model": embedder.name, "texts": len(texts), "embedded_now": len(missing),
+         "seconds": round(seconds, 1)}, indent=2))
     return vectors
 
 

@@ -128,8 +128,17 @@ def train() -> Path:
     return target
 
 
+def migrate_database(url: str | None = None) -> None:
+    """Bring the app database (leads, staff) to the newest schema: Alembic `upgrade head`."""
+    from web.leads.migrate import upgrade
+
+    upgrade(url)
+    say("app database: schema up to date")
+
+
 def prepare() -> Path:
     kb = check_knowledge()
+    migrate_database()
     generate_nlu(kb)
     prepare_model()
     build_index(kb)
@@ -147,6 +156,7 @@ class Stack:
     actions_port: int = settings.ACTIONS_PORT
     web_host: str = settings.WEB_HOST
     extra_env: dict[str, str] = field(default_factory=dict)
+    knowledge_dir: Path = settings.KNOWLEDGE_DIR  # informational: tests point MOVE_KNOWLEDGE_DIR at a copy
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
 
     @property

@@ -61,3 +61,35 @@ def test_listener_failure_keeps_the_old_version(knowledge_copy):
     path.write_text(path.read_text(encoding="utf-8").replace("owner: Team", "owner: The Team", 1), encoding="utf-8")
     _touch_later(path)
     assert store.get() is good
+
+
+def test_index_rebuild_after_an_edit_embeds_only_the_changed_text(knowledge_copy, tmp_path, kb):
+    """Editing one answer must not re-embed the whole knowledge base (which takes a minute)."""
+    import shutil
+
+    import numpy as np
+
+    from knowledge.loader import load_knowledge
+    from knowledge.retrieval import Embedder, dense_matrix, documents
+
+    embedder = Embedder(settings.EMBEDDING_MODEL)
+    index_dir = tmp_path / "index"
+    index_dir.mkdir()
+    dense_matrix(kb, embedder, settings.INDEX_DIR)  # make sure the shared index exists
+    for cached in settings.INDEX_DIR.glob(f"dense-{kb.fingerprint}-{embedder.key}.npz"):
+        shutil.copy(cached, index_dir)
+
+    path = knowledge_copy / "topics" / "admin.taxes.yml"
+    path.write_text(path.read_text(encoding="utf-8").replace("  answer: |-\n", "  answer: |-\n    A new first sentence.\n", 1), encoding="utf-8")
+    edited, _ = load_knowledge(knowledge_copy, settings.TOPICS_CONTRACT)
+    calls = []
+    original_encode = embedder.encode
+    embedder.encode = lambda texts, progress=False: calls.append(list(texts)) or original_encode(texts, progress)
+
+    vectors = dense_matrix(edited, embedder, index_dir)
+
+    assert [len(batch) for batch in calls] == [1]
+    assert calls[0][0].startswith("passage: ") and "A new first sentence." in calls[0][0]
+    docs = documents(edited)
+    changed = next(i for i, d in enumerate(docs) if d.kind == "answer" and "A new first sentence." in d.text)
+    assert np.allclose(vectors[changed], original_encode([calls[0][0]])[0], atol=1e-5)
