@@ -12,7 +12,7 @@ APP  := $(APP_VENV)/bin/python
 RASA := $(RASA_VENV)/bin/rasa
 PIP_PROGRESS ?= --progress-bar=on
 
-.PHONY: help setup envs train run test lint knowledge-check knowledge-build eval bench lock clean
+.PHONY: help setup envs train run test lint knowledge-check knowledge-build eval calibrate bench-understanding lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -55,6 +55,15 @@ knowledge-check: envs ## validate the knowledge files (errors name file and line
 
 knowledge-build: envs ## regenerate Rasa NLU data and the search index from knowledge/
 	$(APP) -m knowledge build
+
+eval: envs ## measure understanding on shared/eval/dev-*.jsonl through the live chat API (report in var/eval/)
+	$(APP) -m knowledge.eval $(EVAL_FILES)
+
+calibrate: envs ## recompute the decision thresholds (knowledge/decision.yml) from labelled questions
+	$(APP) -m knowledge.calibrate $(EVAL_FILES)
+
+bench-understanding: envs ## time index build and per-question retrieval in-process; memory
+	$(APP) -m knowledge.bench
 
 lock: ## regenerate the lock files from requirements/*.in (after changing them)
 	rm -rf /tmp/move-lock && $(PYTHON311) -m venv /tmp/move-lock/app && /tmp/move-lock/app/bin/pip install -q -r requirements/app.in && /tmp/move-lock/app/bin/pip freeze > requirements/app.lock
