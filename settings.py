@@ -51,6 +51,9 @@ ACTIONS_PORT = _env_int("MOVE_ACTIONS_PORT", 5055)
 RASA_URL = _env("MOVE_RASA_URL", f"http://127.0.0.1:{RASA_PORT}")
 ACTIONS_URL = _env("MOVE_ACTIONS_URL", f"http://127.0.0.1:{ACTIONS_PORT}")
 RASA_TIMEOUT_S = float(_env("MOVE_RASA_TIMEOUT_S", "20"))
+# Shared secret Rasa sends to the action server. scripts/stack.py makes a random one per start
+# when it is not set; set it yourself when you run the processes another way.
+ACTIONS_TOKEN = _env("MOVE_ACTIONS_TOKEN", "")
 
 # Databases: the app database (leads) and Rasa's tracker store.
 DATABASE_URL = _env("MOVE_DATABASE_URL", f"sqlite:///{VAR_DIR / 'app.db'}")
@@ -67,3 +70,45 @@ REVIEW_AFTER_MONTHS = _env_int("MOVE_REVIEW_AFTER_MONTHS", 6)
 
 LANGUAGES = ("en", "sv", "pl", "lt", "lv")
 DEFAULT_LANGUAGE = _env("MOVE_DEFAULT_LANGUAGE", "en")
+
+# Leads and the staff workspace (web/leads, web/staff).
+# Retention, consistent with knowledge/topics/service.about.yml: chat text (recorded turns and the
+# transcript copied into a lead) is kept 30 days; a closed lead is deleted 365 days after closing.
+CHAT_RETENTION_DAYS = _env_int("MOVE_CHAT_RETENTION_DAYS", 30)
+CLOSED_LEAD_RETENTION_DAYS = _env_int("MOVE_CLOSED_LEAD_RETENTION_DAYS", 365)
+# Staff sign-in: signed out after this many idle minutes; an account is locked for
+# STAFF_LOCKOUT_MINUTES after STAFF_MAX_FAILED_LOGINS wrong passwords in a row; the login form
+# accepts at most STAFF_LOGIN_RATE_LIMIT attempts per client address (Flask-Limiter syntax).
+STAFF_IDLE_MINUTES = _env_int("MOVE_STAFF_IDLE_MINUTES", 30)
+STAFF_MAX_FAILED_LOGINS = _env_int("MOVE_STAFF_MAX_FAILED_LOGINS", 5)
+STAFF_LOCKOUT_MINUTES = _env_int("MOVE_STAFF_LOCKOUT_MINUTES", 15)
+STAFF_LOGIN_RATE_LIMIT = _env("MOVE_STAFF_LOGIN_RATE_LIMIT", "20 per minute")
+# Send the session cookie over HTTPS only (set to 1 in production behind TLS).
+SESSION_COOKIE_SECURE = _env("MOVE_SESSION_COOKIE_SECURE", "0") == "1"
+# The address staff open the workspace at; used for the link in the new-lead email.
+PUBLIC_URL = _env("MOVE_PUBLIC_URL", f"http://{WEB_HOST}:{WEB_PORT}").rstrip("/")
+# Email to staff on every new lead. Without MOVE_SMTP_HOST and MOVE_LEADS_NOTIFY_TO nothing is sent
+# (the notifications wait in the outbox). MOVE_SMTP_SECURITY: none, starttls or ssl.
+SMTP_HOST = _env("MOVE_SMTP_HOST", "")
+SMTP_PORT = _env_int("MOVE_SMTP_PORT", 25)
+SMTP_USER = _env("MOVE_SMTP_USER", "")
+SMTP_PASSWORD = _env("MOVE_SMTP_PASSWORD", "")
+SMTP_SECURITY = _env("MOVE_SMTP_SECURITY", "none")
+SMTP_TIMEOUT_S = float(_env("MOVE_SMTP_TIMEOUT_S", "10"))
+MAIL_FROM = _env("MOVE_MAIL_FROM", "move-to-lulea@localhost")
+LEADS_NOTIFY_TO = _env("MOVE_LEADS_NOTIFY_TO", "")
+# The web process sends due notifications in a background thread every this many seconds
+# (0 turns the thread off; `flask --app web leads send-notifications` sends them once).
+NOTIFY_INTERVAL_S = float(_env("MOVE_NOTIFY_INTERVAL_S", "15"))
+# Export: the CSV column separator. Excel with Swedish (and Polish, Baltic) regional settings
+# expects ";"; set "," for English-locale Excel.
+CSV_DELIMITER = _env("MOVE_CSV_DELIMITER", ";")
+
+# The chat widget (web/static/widget.js). Sites allowed to embed it (CORS on the widget's /api
+# endpoints): "*" for any site (the API uses no cookies), or a comma-separated list of origins such
+# as "https://www.lulea.se,https://lulea.se". The contact form accepts at most CONTACT_RATE_LIMIT
+# requests per client address (Flask-Limiter syntax).
+WIDGET_ORIGINS: str | list[str] = _env("MOVE_WIDGET_ORIGINS", "*")
+if WIDGET_ORIGINS != "*":
+    WIDGET_ORIGINS = [o.strip().rstrip("/") for o in WIDGET_ORIGINS.split(",") if o.strip()]
+CONTACT_RATE_LIMIT = _env("MOVE_CONTACT_RATE_LIMIT", "5 per minute;30 per hour")

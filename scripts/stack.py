@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -167,9 +168,13 @@ class Stack:
             "actions": f"http://127.0.0.1:{self.actions_port}",
         }
 
+    def __post_init__(self) -> None:
+        self.actions_token = settings.ACTIONS_TOKEN or secrets.token_urlsafe(24)
+
     def env(self) -> dict[str, str]:
         return {
             **rasa_env(),
+            "MOVE_ACTIONS_TOKEN": self.actions_token,
             "MOVE_RASA_URL": self.urls["rasa"],
             "MOVE_ACTIONS_URL": self.urls["actions"],
             "MOVE_ACTIONS_WEBHOOK": self.urls["actions"] + "/webhook",

@@ -35,4 +35,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     errors.register(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
+
+    from web.staff import init_staff
+
+    init_staff(app)  # /staff workspace, `flask staff|leads` commands, new-lead email sender thread
+
+    from web import widget_api
+
+    widget_api.register(app)  # /api/history, /api/contact, CORS for the widget's endpoints
     return app

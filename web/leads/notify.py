@@ -1,0 +1,190 @@
+"""Email to staff about every new lead, through the outbox table.
+
+create_lead only adds an outbox row (so the chat never waits for a mail server). send_due()
+sends what is due, and reschedules failures with exponential backoff (30 s, 1 min, 2 min, ... at
+most an hour) until the server accepts the mail. It runs in a background thread of the web
+process (NotificationSender) and from `flask --app web leads send-notifications`; a row is
+claimed with a conditional UPDATE first, so two senders never mail the same lead twice.
+
+The email carries as little personal data as possible: reference, country, topics, a link.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import ssl
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+
+from sqlalchemy import or_, select, update
+
+import settings
+from web.leads import db
+from web.leads.models import Lead, OutboxMessage, utcnow
+
+log = logging.getLogger(__name__)
+
+BACKOFF_FIRST_S = 30
+BACKOFF_MAX_S = 3600
+CLAIM_S = 120
+SECURITY = ("none", "starttls", "ssl")
+
+
+@dataclass(frozen=True)
+class MailConfig:
+    host: str = ""
+    port: int = 25
+    user: str = ""
+    password: str = field(default="", repr=False)
+    security: str = "none"
+    timeout_s: float = 10.0
+    mail_from: str = "move-to-lulea@localhost"
+    notify_to: str = ""
+    public_url: str = "http://127.0.0.1:8000"
+
+    @classmethod
+    def from_settings(cls) -> MailConfig:
+        return cls(host=settings.SMTP_HOST, port=settings.SMTP_PORT, user=settings.SMTP_USER, password=settings.SMTP_PASSWORD,
+                   security=settings.SMTP_SECURITY, timeout_s=settings.SMTP_TIMEOUT_S, mail_from=settings.MAIL_FROM,
+                   notify_to=settings.LEADS_NOTIFY_TO, public_url=settings.PUBLIC_URL)
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.host and self.notify_to)
+
+
+@dataclass
+class SendReport:
+    sent: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def backoff(attempts: int) -> timedelta:
+    """Wait before the next try after `attempts` failed ones."""
+    return timedelta(seconds=min(BACKOFF_FIRST_S * 2 ** max(attempts - 1, 0), BACKOFF_MAX_S))
+
+
+def build_message(lead: Lead, config: MailConfig) -> EmailMessage:
+    """The notification: reference, country, topics and a link; no name, email, phone or message."""
+    link = f"{config.public_url.rstrip('/')}/staff/leads/{lead.reference}"
+    msg = EmailMessage()
+    msg["Subject"] = f"New contact request {lead.reference}"
+    msg["From"] = config.mail_from
+    msg["To"] = config.notify_to
+    msg.set_content(
+        f"A new contact request has arrived in Move to Luleå.\n\n"
+        f"Reference: {lead.reference}\n"
+        f"Country: {lead.country}\n"
+        f"Topics: {', '.join(lead.topic_ids)}\n"
+        f"Received: {lead.created_at:%Y-%m-%d %H:%M} UTC\n\n"
+        f"Open it in the staff workspace (sign-in required):\n{link}\n"
+    )
+    return msg
+
+
+def deliver(message: EmailMessage, config: MailConfig) -> None:
+    if config.security not in SECURITY:
+        raise ValueError(f"MOVE_SMTP_SECURITY must be one of {', '.join(SECURITY)}")
+    if config.security == "ssl":
+        client = smtplib.SMTP_SSL(config.host, config.port, timeout=config.timeout_s, context=ssl.create_default_context())
+    else:
+        client = smtplib.SMTP(config.host, config.port, timeout=config.timeout_s)
+    with client:
+        if config.security == "starttls":
+            client.starttls(context=ssl.create_default_context())
+        if config.user:
+            client.login(config.user, config.password)
+        client.send_message(message)
+
+
+def _claim(url: str | None, row_id: int, now: datetime) -> bool:
+    with db.session_scope(url) as session:
+        result = session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == row_id, OutboxMessage.sent_at.is_(None),
+                   or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now))
+            .values(claimed_until=now + timedelta(seconds=CLAIM_S))
+        )
+        return result.rowcount == 1
+
+
+def pending_count(url: str | None = None) -> int:
+    with db.session_scope(url) as session:
+        return len(session.scalars(select(OutboxMessage.id).where(OutboxMessage.sent_at.is_(None))).all())
+
+
+def send_due(config: MailConfig, url: str | None = None, now: datetime | None = None, limit: int = 50) -> SendReport:
+    """Send every notification that is due; failures are kept and retried later with backoff."""
+    report = SendReport()
+    if not config.configured:
+        return report
+    now = now or utcnow()
+    with db.session_scope(url) as session:
+        due = session.scalars(
+            select(OutboxMessage.id)
+            .where(OutboxMessage.sent_at.is_(None), OutboxMessage.next_attempt_at <= now,
+                   or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now))
+            .order_by(OutboxMessage.next_attempt_at).limit(limit)
+        ).all()
+    for row_id in due:
+        if not _claim(url, row_id, now):
+            continue
+        with db.session_scope(url) as session:
+            row = session.get(OutboxMessage, row_id)
+            lead = session.get(Lead, row.lead_id) if row else None
+            if row is None or lead is None:  # erased meanwhile: the cascade removed it
+                continue
+            message = build_message(lead, config)
+            reference = lead.reference
+        try:
+            deliver(message, config)
+        except Exception as exc:  # any failure: keep the row and try again later
+            error = f"{type(exc).__name__}: {exc}"[:500]
+            with db.session_scope(url) as session:
+                row = session.get(OutboxMessage, row_id)
+                if row is not None:
+                    row.attempts += 1
+                    row.last_error = error
+                    row.next_attempt_at = now + backoff(row.attempts)
+                    row.claimed_until = None
+            report.failed += 1
+            report.errors.append(f"{reference}: {error}")
+            log.warning("notification for %s not sent (%s); will retry", reference, error)
+            continue
+        with db.session_scope(url) as session:
+            row = session.get(OutboxMessage, row_id)
+            if row is not None:
+                row.attempts += 1
+                row.sent_at = utcnow()
+                row.last_error = None
+                row.claimed_until = None
+        report.sent += 1
+        log.info("notification for %s sent to %s", reference, config.notify_to)
+    return report
+
+
+class NotificationSender(threading.Thread):
+    """Sends due notifications every `interval_s` seconds in the background until stopped."""
+
+    def __init__(self, config: MailConfig, url: str | None, interval_s: float):
+        super().__init__(name="lead-notifications", daemon=True)
+        self.config, self.url, self.interval_s = config, url, interval_s
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        if not self.config.configured:
+            log.warning("lead notifications: MOVE_SMTP_HOST or MOVE_LEADS_NOTIFY_TO not set; emails wait in the outbox")
+            return
+        while not self.stopped.is_set():
+            try:
+                send_due(self.config, self.url)
+            except Exception:
+                log.exception("lead notifications: sending failed; will try again")
+            self.stopped.wait(self.interval_s)
+
+    def stop(self) -> None:
+        self.stopped.set()

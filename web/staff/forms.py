@@ -1,0 +1,97 @@
+"""The staff forms (WTForms via Flask-WTF: every POST form carries and checks a CSRF token)."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import DateField, HiddenField, PasswordField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from web.leads.models import HELP_TOPICS, STATUSES
+from web.leads.validation import clean_line, clean_text
+
+STATUS_LABELS = {"new": "New", "contacted": "Contacted", "in_progress": "In progress", "moved": "Moved", "closed": "Closed"}
+LANGUAGE_LABELS = {"en": "English", "sv": "Swedish", "pl": "Polish", "lt": "Lithuanian", "lv": "Latvian"}
+SORTS = {"created": "Received", "reference": "Reference", "name": "Name", "country": "Country", "status": "Status"}
+
+
+def _strip_line(value):
+    return clean_line(value) if isinstance(value, str) else value
+
+
+def _strip_text(value):
+    return clean_text(value) if isinstance(value, str) else value
+
+
+class LoginForm(FlaskForm):
+    email = StringField("Email", validators=[DataRequired("Enter your email address."), Length(max=254)], filters=[_strip_line])
+    password = PasswordField("Password", validators=[DataRequired("Enter your password."), Length(max=256)])
+    submit = SubmitField("Sign in")
+
+
+class LogoutForm(FlaskForm):
+    submit = SubmitField("Sign out")
+
+
+class LeadFilterForm(FlaskForm):
+    """The filters of the lead list (a GET form: it changes nothing, so it has no CSRF token)."""
+
+    class Meta:
+        csrf = False
+
+    q = StringField("Search name, email or reference", validators=[Optional(), Length(max=200)], filters=[_strip_line])
+    status = SelectField("Status", choices=[("", "Any status")] + list(STATUS_LABELS.items()), validators=[Optional()])
+    country = SelectField("Country", choices=[("", "Any country")], validators=[Optional()], validate_choice=False, filters=[_strip_line])
+    topic = SelectField("Topic", choices=[("", "Any topic")] + [(t, t.capitalize()) for t in HELP_TOPICS], validators=[Optional()])
+    language = SelectField("Preferred language", choices=[("", "Any language")] + list(LANGUAGE_LABELS.items()),
+                           validators=[Optional()])
+    date_from = DateField("Received from", validators=[Optional()])
+    date_to = DateField("Received to", validators=[Optional()])
+    sort = SelectField("Sort by", choices=list(SORTS.items()), default="created", validators=[Optional()])
+    direction = SelectField("Order", choices=[("desc", "Newest / Z first"), ("asc", "Oldest / A first")], default="desc",
+                            validators=[Optional()])
+
+    def validate_country(self, field) -> None:
+        if field.data and len(field.data) > 100:
+            raise ValidationError("Country is too long.")
+
+    def validate_date_to(self, field) -> None:
+        if field.data and self.date_from.data and field.data < self.date_from.data:
+            raise ValidationError("'Received to' is before 'Received from'.")
+
+
+class StatusForm(FlaskForm):
+    status = SelectField("New status", choices=list(STATUS_LABELS.items()), validators=[DataRequired("Choose a status.")])
+    submit = SubmitField("Change status")
+
+
+class AssignForm(FlaskForm):
+    staff_id = SelectField("Assign to", choices=[], validate_choice=True)
+    submit = SubmitField("Assign")
+
+
+class NoteForm(FlaskForm):
+    body = TextAreaField("Note", validators=[DataRequired("Write the note first."), Length(max=5000, message="Keep a note under 5000 characters.")],
+                         filters=[_strip_text])
+    submit = SubmitField("Add note")
+
+
+class EraseForm(FlaskForm):
+    confirm = StringField("Type the reference to confirm", validators=[DataRequired("Type the reference to confirm."), Length(max=20)],
+                          filters=[_strip_line])
+    submit = SubmitField("Erase this lead")
+
+
+class ExportForm(FlaskForm):
+    scope = HiddenField(default="selected")
+    submit = SubmitField("Export selected to CSV")
+
+
+class InsightsForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    weeks = SelectField("Period", choices=[("4", "Last 4 weeks"), ("12", "Last 12 weeks"), ("26", "Last 26 weeks"), ("52", "Last 52 weeks")],
+                        default="12", validators=[Optional()])
+
+
+assert set(STATUS_LABELS) == set(STATUSES)

@@ -1,0 +1,265 @@
+"""The staff pages: lead list, lead detail and its actions, CSV export, erasure, insights.
+
+Every view of a lead and every change is written to the audit log in the same transaction."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from web.leads import audit, export, insights, notify
+from web.leads.models import AuditEntry, Lead, Note, StaffUser, StatusChange, utcnow
+from web.leads.retention import erase_lead
+from web.staff import bp, charts
+from web.staff.auth import staff_required
+from web.staff.database import dbs
+from web.staff.forms import (
+    LANGUAGE_LABELS,
+    STATUS_LABELS,
+    AssignForm,
+    EraseForm,
+    ExportForm,
+    InsightsForm,
+    LeadFilterForm,
+    LogoutForm,
+    NoteForm,
+    StatusForm,
+)
+from web.staff.leads_query import Filters, countries, filtered, ordered, page_of
+
+STAFF_TZ = ZoneInfo("Europe/Stockholm")
+MAX_EXPORT = 5000
+REFERENCE_RE = re.compile(r"^ML-[0-9A-Z]{4}$")
+
+
+@bp.app_template_filter("local")
+def local_time(value: datetime | None) -> str:
+    return value.astimezone(STAFF_TZ).strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+@bp.app_context_processor
+def staff_globals() -> dict:
+    return {"logout_form": LogoutForm(), "STATUS_LABELS": STATUS_LABELS, "LANGUAGE_LABELS": LANGUAGE_LABELS,
+            "choice_label": choice_label}
+
+
+def choice_label(prefix: str, value: str) -> str:
+    """The English wording movers saw for a choice (knowledge/phrases.yml, e.g. move_half_year), else the value."""
+    from web.knowledge_access import kb
+
+    try:
+        return kb().phrase(f"{prefix}_{value}", "en")
+    except Exception:
+        return value
+
+
+def _actor() -> dict:
+    return {"actor": current_user.email, "staff_id": current_user.id}
+
+
+def _lead_or_404(reference: str) -> Lead:
+    if not REFERENCE_RE.match(reference):
+        abort(404)
+    lead = dbs().scalar(select(Lead).where(Lead.reference == reference))
+    if lead is None:
+        abort(404)
+    return lead
+
+
+@bp.get("/")
+@login_required
+def home():
+    return redirect(url_for("staff.leads" if current_user.can_see_leads else "staff.insights_page"))
+
+
+# ---------------------------------------------------------------- list and export
+
+def _filters_from(form: LeadFilterForm) -> Filters:
+    return Filters(q=form.q.data or None, status=form.status.data or None, country=form.country.data or None,
+                   topic=form.topic.data or None, language=form.language.data or None, date_from=form.date_from.data,
+                   date_to=form.date_to.data, sort=form.sort.data or "created", direction=form.direction.data or "desc")
+
+
+def _filter_form() -> tuple[LeadFilterForm, Filters, bool]:
+    form = LeadFilterForm(request.args, meta={"csrf": False})
+    form.country.choices = [("", "Any country")] + [(c, c) for c in countries(dbs())]
+    valid = form.validate()
+    if not valid:
+        # show the errors and ignore only the bad filters
+        for name in form.errors:
+            getattr(form, name).data = None
+        for name in ("sort", "direction"):
+            if getattr(form, name).data is None:
+                getattr(form, name).data = getattr(form, name).default
+    return form, _filters_from(form), valid
+
+
+@bp.get("/leads")
+@staff_required
+def leads():
+    form, filters, valid = _filter_form()
+    try:
+        page_number = int(request.args.get("page", "1"))
+    except ValueError:
+        page_number = 1
+    page = page_of(dbs(), filters, page_number, current_app.config["STAFF_PAGE_SIZE"])
+    args = {k: v for k, v in request.args.items() if k != "page" and v and len(v) <= 200}
+    pending = notify.pending_count(current_app.config["DATABASE_URL"])
+    return render_template("staff/leads.html", title="Leads", form=form, page=page, filters=filters, args=args,
+                           export_form=ExportForm(), pending_notifications=pending), 200 if valid else 400
+
+
+@bp.post("/leads/export")
+@staff_required
+def export_csv():
+    scope = request.form.get("scope", "selected")
+    session = dbs()
+    if scope == "filtered":
+        form, filters, valid = _filter_form()
+        if not valid:
+            flash("The filters are not valid; fix them and try again.", "error")
+            return redirect(url_for("staff.leads"))
+        chosen = session.scalars(ordered(filtered(filters), filters).limit(MAX_EXPORT + 1)).all()
+        if len(chosen) > MAX_EXPORT:
+            flash(f"More than {MAX_EXPORT} leads match: narrow the filters.", "error")
+            return redirect(url_for("staff.leads", **request.args))
+    else:
+        refs = [r for r in request.form.getlist("ref") if REFERENCE_RE.match(r)][:MAX_EXPORT]
+        if not refs:
+            flash("Select at least one lead to export.", "error")
+            return redirect(url_for("staff.leads", **request.args))
+        chosen = session.scalars(select(Lead).where(Lead.reference.in_(refs)).order_by(Lead.created_at.desc())).all()
+        if not chosen:
+            flash("None of the selected leads exists any more (erased?). Nothing was exported.", "error")
+            return redirect(url_for("staff.leads", **request.args))
+    leads_ = list(session.scalars(select(Lead).where(Lead.id.in_([lead.id for lead in chosen]))
+                                  .options(selectinload(Lead.topics), selectinload(Lead.consent), selectinload(Lead.assigned_to))
+                                  .order_by(Lead.created_at.desc())))
+    for lead in leads_:
+        audit.record(session, "export", lead, **_actor(), detail="csv")
+    body = export.leads_csv(leads_, current_app.config["CSV_DELIMITER"])
+    session.commit()
+    name = f"leads-{utcnow().astimezone(STAFF_TZ):%Y%m%d-%H%M}.csv"
+    return Response(body, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"',
+                                                        "Content-Type": "text/csv; charset=utf-8"})
+
+
+# ---------------------------------------------------------------- one lead
+
+def _forms_for(lead: Lead) -> dict:
+    assign = AssignForm(prefix="assign")
+    staff = dbs().scalars(select(StaffUser).where(StaffUser.active.is_(True), StaffUser.role == "staff").order_by(StaffUser.email)).all()
+    assign.staff_id.choices = [("", "Nobody")] + [(str(s.id), s.email) for s in staff]
+    return {"status_form": StatusForm(prefix="status"), "assign_form": assign, "note_form": NoteForm(prefix="note"),
+            "erase_form": EraseForm(prefix="erase")}
+
+
+def _render_lead(lead: Lead, forms: dict, status: int = 200):
+    forms["status_form"].status.data = forms["status_form"].status.data or lead.status
+    if not forms["assign_form"].staff_id.data:
+        forms["assign_form"].staff_id.data = str(lead.assigned_to_id or "")
+    log = dbs().scalars(select(AuditEntry).where(AuditEntry.lead_id == lead.id).order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+                        .limit(200)).all()
+    return render_template("staff/lead.html", title=f"Lead {lead.reference}", lead=lead, audit_log=log, **forms), status
+
+
+@bp.get("/leads/<reference>")
+@staff_required
+def lead_detail(reference: str):
+    lead = _lead_or_404(reference)
+    audit.record(dbs(), "view", lead, **_actor())
+    dbs().commit()
+    return _render_lead(lead, _forms_for(lead))
+
+
+@bp.post("/leads/<reference>/status")
+@staff_required
+def change_status(reference: str):
+    lead = _lead_or_404(reference)
+    forms = _forms_for(lead)
+    form = forms["status_form"]
+    if not form.validate():
+        return _render_lead(lead, forms, 400)
+    new = form.status.data
+    if new != lead.status:
+        old = lead.status
+        lead.status = new
+        lead.closed_at = utcnow() if new == "closed" else None
+        lead.history.append(StatusChange(from_status=old, to_status=new, changed_at=utcnow(), changed_by_id=current_user.id))
+        audit.record(dbs(), "status", lead, **_actor(), detail=f"{old} -> {new}")
+        dbs().commit()
+        flash(f"Status changed to {STATUS_LABELS[new]}.", "success")
+    return redirect(url_for("staff.lead_detail", reference=lead.reference))
+
+
+@bp.post("/leads/<reference>/assign")
+@staff_required
+def assign(reference: str):
+    lead = _lead_or_404(reference)
+    forms = _forms_for(lead)
+    form = forms["assign_form"]
+    if not form.validate():
+        return _render_lead(lead, forms, 400)
+    staff_id = int(form.staff_id.data) if form.staff_id.data else None
+    if staff_id != lead.assigned_to_id:
+        lead.assigned_to_id = staff_id
+        who = dbs().get(StaffUser, staff_id).email if staff_id else "nobody"
+        audit.record(dbs(), "assign", lead, **_actor(), detail=f"to {who}")
+        dbs().commit()
+        flash(f"Assigned to {who}.", "success")
+    return redirect(url_for("staff.lead_detail", reference=lead.reference))
+
+
+@bp.post("/leads/<reference>/notes")
+@staff_required
+def add_note(reference: str):
+    lead = _lead_or_404(reference)
+    forms = _forms_for(lead)
+    form = forms["note_form"]
+    if not form.validate():
+        return _render_lead(lead, forms, 400)
+    lead.notes.append(Note(author_id=current_user.id, created_at=utcnow(), body=form.body.data))
+    audit.record(dbs(), "note", lead, **_actor(), detail="note added")
+    dbs().commit()
+    flash("Note added.", "success")
+    return redirect(url_for("staff.lead_detail", reference=lead.reference))
+
+
+@bp.post("/leads/<reference>/erase")
+@staff_required
+def erase(reference: str):
+    lead = _lead_or_404(reference)
+    forms = _forms_for(lead)
+    form = forms["erase_form"]
+    if not form.validate() or (form.confirm.data or "").upper() != lead.reference:
+        if not form.errors:
+            form.confirm.errors = [f"Type {lead.reference} exactly to confirm."]
+        return _render_lead(lead, forms, 400)
+    erase_lead(dbs(), lead, **_actor())
+    dbs().commit()
+    flash(f"Lead {reference} was erased. Only an anonymous entry in the audit log remains.", "success")
+    return redirect(url_for("staff.leads"))
+
+
+# ---------------------------------------------------------------- insights
+
+@bp.get("/insights")
+@login_required
+def insights_page():
+    form = InsightsForm(request.args, meta={"csrf": False})
+    valid = form.validate()
+    weeks = int(form.weeks.data) if valid and form.weeks.data else 12
+    figures = insights.compute(dbs(), weeks=weeks)
+    svg = {
+        "country": charts.stacked_weeks("Leads per week by country", figures.weeks, figures.by_country),
+        "topic": charts.stacked_weeks("Leads per week by topic", figures.weeks, figures.by_topic),
+        "rates": charts.answer_rates(figures.answer_rate, LANGUAGE_LABELS),
+        "unanswered": charts.unanswered(figures.unanswered),
+    }
+    return render_template("staff/insights.html", title="Insights", form=form, figures=figures, svg=svg, weeks=weeks), 200 if valid else 400
