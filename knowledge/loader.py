@@ -24,7 +24,23 @@ REQUIRED_PHRASES = (
     "greet goodbye thanks clarify decline out_of_scope related more_details no_more_details "
     "sources_label talk_to_person browse_topics topics_menu language_switched language_name "
     "ask_rephrase error_unavailable error_too_long start_over widget_open widget_title widget_close "
-    "widget_placeholder widget_send widget_language widget_retry"
+    "widget_placeholder widget_send widget_language widget_retry "
+    # the chat widget (web/pages.py WIDGET_PHRASES) and its contact form (web/widget_api.py)
+    "widget_launcher widget_typing widget_privacy widget_you widget_assistant widget_new_tab widget_conversation "
+    "widget_quick_replies widget_back widget_loading widget_contact_open widget_contact_title widget_contact_intro "
+    "widget_field_name widget_field_email widget_field_phone widget_field_country widget_field_profession "
+    "widget_field_message help_topic_work help_topic_education help_topic_housing help_topic_admin help_topic_life "
+    "help_topic_other widget_error_required widget_error_choose widget_invalid_phone widget_form_invalid "
+    "widget_sending widget_reference widget_consent_changed widget_too_many widget_choose "
+    # the contact request in the chat (actions/lead_form.py)
+    "handoff_intro ask_name ask_email invalid_email ask_phone invalid_phone ask_country ask_profession ask_topics "
+    "ask_household household_alone household_partner household_children ask_move_when move_soon move_half_year "
+    "move_later ask_language ask_message ask_consent consent_yes consent_no consent_required confirm_summary "
+    "lead_sent lead_cancelled lead_failed skip cancel correct_which help_done lead_topics_chosen lead_topics_invalid "
+    "lead_field_required lead_invalid_name lead_invalid_text lead_invalid_choice lead_yes_no lead_confirm_ok "
+    "lead_change lead_confirm_hint lead_not_given lead_label_name lead_label_email lead_label_phone lead_label_country "
+    "lead_label_profession lead_label_topics lead_label_household lead_label_move_when lead_label_language "
+    "lead_label_message lead_question_in_form"
 ).split()
 
 CATEGORY_ORDER = ("work", "education", "housing", "admin", "life", "service")
