@@ -6,6 +6,7 @@ retriever which topic fits and acts on the decision (answer / clarify / out of s
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from typing import Any
@@ -20,6 +21,7 @@ from actions.runtime import runtime
 from knowledge import langid
 from knowledge.decide import decide
 from knowledge.nlu_export import TOPIC_INTENT_PREFIX
+from web.leads.service import record_turn
 
 log = logging.getLogger(__name__)
 
@@ -45,12 +47,19 @@ def rasa_topic_scores(message: dict[str, Any]) -> dict[str, float]:
 
 
 def conversation_language(tracker: Tracker, text: str, is_payload: bool) -> str:
+    """The reply language: the conversation's, unless this message settles another one. Once the
+    user has chosen a language explicitly (lang_locked), only another explicit choice changes it."""
     metadata = tracker.latest_message.get("metadata") or {}
     ui_lang = metadata.get("lang") if metadata.get("lang") in settings.LANGUAGES else None
     current = tracker.get_slot("lang")
-    if is_payload:
+    if is_payload or (current and tracker.get_slot("lang_locked") and not langid.requested_language(text)):
         return current or ui_lang or settings.DEFAULT_LANGUAGE
     return langid.choose_language(text, current, ui_lang, settings.DEFAULT_LANGUAGE)
+
+
+def _record_turn_later(session_id: str, lang: str, text: str, decision: str, topic: str | None) -> None:
+    """Record the question for the staff insights page (masked) without delaying the reply."""
+    asyncio.get_running_loop().run_in_executor(None, record_turn, session_id, lang, text, decision, topic)
 
 
 class ActionAnswer(Action):
@@ -71,8 +80,10 @@ class ActionAnswer(Action):
 
         if intent == "set_language" and entities.get("lang") in settings.LANGUAGES:
             lang = entities["lang"]
+            events.append(SlotSet("lang_locked", True))
             out = [replies.text(kb, "language_switched", lang, language_name=kb.phrase("language_name", lang))]
         elif not is_payload and langid.requested_language(text) and len(text.split()) <= 6:
+            events.append(SlotSet("lang_locked", True))
             out = [replies.text(kb, "language_switched", lang, language_name=kb.phrase("language_name", lang))]
         elif intent == "ask_topic" and entities.get("topic") in kb.topics:
             last_topic = entities["topic"]
@@ -83,9 +94,6 @@ class ActionAnswer(Action):
             out = replies.topics_menu(kb, lang)
         elif intent in SMALL_TALK and (is_payload or len(text.split()) <= SMALL_TALK_MAX_WORDS):
             out = [replies.text(kb, SMALL_TALK[intent], lang)]
-        elif intent == "talk_to_person" and (is_payload or len(text.split()) <= 12):
-            last_topic = "service.contact"
-            out = replies.answer(kb, last_topic, lang, [last_topic])
         elif is_payload or not _HAS_LETTER.search(text):
             out = [replies.text(kb, "ask_rephrase", lang)]
         else:
@@ -103,6 +111,7 @@ class ActionAnswer(Action):
             else:
                 out = replies.decline(kb, decision.candidates, lang)
             out[0]["decision"] = decision.kind
+            _record_turn_later(tracker.sender_id, lang, text, decision.kind, decision.topic)
 
         for reply in out:
             dispatcher.utter_message(json_message=reply)

@@ -102,3 +102,35 @@ def test_rasa_and_action_server_listen_on_loopback_only(stack):
         addresses = _listening_addresses(port)
         assert addresses, f"nothing listens on {port}"
         assert addresses <= loopback, f"port {port} listens on {addresses}"
+
+
+def test_asking_for_a_language_pins_it_for_the_conversation(chat, kb):
+    session = chat.say("Jak wynająć mieszkanie w Luleå?")["session"]
+    switched = chat.say("answer in English please", session=session)["messages"][0]
+    assert switched["lang"] == "en"
+    assert switched["text"] == kb.phrase("language_switched", "en", language_name=kb.phrase("language_name", "en"))
+    answer = chat.say("Ile kosztuje przedszkole w Luleå?", session=session)["messages"][0]
+    assert answer["lang"] == "en" and answer["topic"] == "education.preschool"
+    assert answer["text"] == kb.topics["education.preschool"].entry("en").answer
+
+
+def test_widget_language_choice_is_followed(chat, kb):
+    session = chat.say("", payload='/set_language{"lang":"lv"}', lang="lv")["session"]
+    answer = chat.say("How do I rent an apartment in Luleå?", session=session, lang="lv")["messages"][0]
+    assert answer["lang"] == "lv" and answer["topic"] == "housing.rent"
+    assert answer["text"] == kb.topics["housing.rent"].entry("lv").answer
+
+
+def test_a_new_conversation_follows_the_language_the_user_writes(chat):
+    # the widget says Polish, the person writes Lithuanian: the reply is Lithuanian
+    answer = chat.say("Kaip išsinuomoti butą Luleå mieste?", lang="pl")["messages"][0]
+    assert answer["lang"] == "lt"
+
+
+def test_action_server_refuses_calls_without_the_shared_token(stack):
+    body = {"next_action": "action_answer", "sender_id": "x", "tracker": {"sender_id": "x", "slots": {}, "events": [],
+            "latest_message": {"text": "hi", "intent": {"name": "greet"}}}, "domain": {}}
+    url = stack.urls["actions"] + "/webhook"
+    assert requests.post(url, json=body, timeout=10).status_code == 401
+    assert requests.post(url, params={"token": "wrong"}, json=body, timeout=10).status_code == 401
+    assert requests.get(stack.urls["actions"] + "/health", timeout=10).status_code == 200

@@ -63,16 +63,15 @@ def test_listener_failure_keeps_the_old_version(knowledge_copy):
     assert store.get() is good
 
 
-def test_index_rebuild_after_an_edit_embeds_only_the_changed_text(knowledge_copy, tmp_path, kb):
+def test_index_rebuild_after_an_edit_embeds_only_the_changed_text(knowledge_copy, tmp_path, kb, embedder, monkeypatch):
     """Editing one answer must not re-embed the whole knowledge base (which takes a minute)."""
     import shutil
 
     import numpy as np
 
     from knowledge.loader import load_knowledge
-    from knowledge.retrieval import Embedder, dense_matrix, documents
+    from knowledge.retrieval import dense_matrix, documents
 
-    embedder = Embedder(settings.EMBEDDING_MODEL)
     index_dir = tmp_path / "index"
     index_dir.mkdir()
     dense_matrix(kb, embedder, settings.INDEX_DIR)  # make sure the shared index exists
@@ -84,7 +83,7 @@ def test_index_rebuild_after_an_edit_embeds_only_the_changed_text(knowledge_copy
     edited, _ = load_knowledge(knowledge_copy, settings.TOPICS_CONTRACT)
     calls = []
     original_encode = embedder.encode
-    embedder.encode = lambda texts, progress=False: calls.append(list(texts)) or original_encode(texts, progress)
+    monkeypatch.setattr(embedder, "encode", lambda texts, progress=False: calls.append(list(texts)) or original_encode(texts, progress))
 
     vectors = dense_matrix(edited, embedder, index_dir)
 
