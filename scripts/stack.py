@@ -7,6 +7,11 @@
 
 Every step is skipped when its inputs have not changed, so a second run starts quickly.
 The same Stack class starts the services for the end-to-end tests.
+
+MOVE_PROFILE chooses how (settings.py): "development" runs on SQLite files with one process per
+service; "production" runs Rasa on bot/endpoints.production.yml (PostgreSQL tracker store, Redis
+lock store, MOVE_RASA_WORKERS Sanic workers) and the web app with MOVE_WEB_WORKERS gunicorn workers,
+and refuses to start while something it needs is missing (profile_problems).
 """
 
 from __future__ import annotations
@@ -19,10 +24,13 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import requests
+from sqlalchemy.engine import make_url
 
 import settings
 from settings import ROOT
@@ -146,6 +154,60 @@ def prepare() -> Path:
     return train()
 
 
+# ---------------------------------------------------------------- profiles
+
+ENDPOINTS = {"development": "bot/endpoints.yml", "production": "bot/endpoints.production.yml"}
+
+
+def _is_postgresql(url: str) -> bool:
+    try:
+        return "://" in url and make_url(url).get_backend_name() == "postgresql"
+    except Exception:  # not a URL at all
+        return False
+
+
+def profile_problems(profile: str, env: Mapping[str, str], rasa_workers: int = 1) -> list[str]:
+    """Why the services cannot run `profile` with the environment `env` (empty: they can).
+
+    Production must not quietly fall back to what only suits one machine: files on local disk,
+    per-process locks, a secret known from the source code, a token made up per start (every
+    instance behind a load balancer needs the same one)."""
+    if profile not in settings.PROFILES:
+        return [f"MOVE_PROFILE={profile!r}: use one of {', '.join(settings.PROFILES)}"]
+    if profile == "development":
+        return [] if rasa_workers <= 1 else ["MOVE_RASA_WORKERS above 1 needs MOVE_PROFILE=production (a Redis lock store)"]
+    problems = []
+    if not _is_postgresql(env.get("MOVE_TRACKER_DB", "")):
+        problems.append("MOVE_TRACKER_DB must be a PostgreSQL URL, postgresql://user:password@host:5432/dbname")
+    if not _is_postgresql(env.get("MOVE_DATABASE_URL", "")):
+        problems.append("MOVE_DATABASE_URL must be a PostgreSQL URL, postgresql+psycopg://user:password@host:5432/dbname")
+    if urlsplit(env.get("MOVE_REDIS_URL", "")).scheme != "redis":
+        problems.append("MOVE_REDIS_URL must be a Redis URL, redis://[:password@]host:6379/db")
+    if urlsplit(env.get("MOVE_RATE_LIMIT_STORAGE", "")).scheme not in ("redis", "rediss"):
+        problems.append("MOVE_RATE_LIMIT_STORAGE must be a Redis URL (the counters all web workers share)")
+    if env.get("MOVE_SECRET_KEY", "").strip() in ("", "dev-only-not-secret"):
+        problems.append("MOVE_SECRET_KEY must be set to a long random value (the same on every web instance)")
+    if not env.get("MOVE_ACTIONS_TOKEN", "").strip():
+        problems.append("MOVE_ACTIONS_TOKEN must be set (the same for every Rasa and action-server instance)")
+    return problems
+
+
+def production_rasa_env(env: Mapping[str, str]) -> dict[str, str]:
+    """The ${VARS} of bot/endpoints.production.yml, from MOVE_TRACKER_DB and MOVE_REDIS_URL.
+
+    Rasa's SQL tracker store takes a whole URL but runs psycopg2 (the rasa environment), so the
+    driver is set to the default one; its Redis lock store takes host, port and db separately."""
+    tracker = make_url(env["MOVE_TRACKER_DB"]).set(drivername="postgresql")
+    redis = urlsplit(env["MOVE_REDIS_URL"])
+    return {
+        "MOVE_RASA_TRACKER_URL": tracker.render_as_string(hide_password=False),
+        "MOVE_RASA_REDIS_HOST": redis.hostname or "127.0.0.1",
+        "MOVE_RASA_REDIS_PORT": str(redis.port or 6379),
+        "MOVE_RASA_REDIS_DB": redis.path.strip("/") or "0",
+        "MOVE_RASA_REDIS_PASSWORD": unquote(redis.password or ""),
+    }
+
+
 # ---------------------------------------------------------------- running
 
 @dataclass
@@ -158,6 +220,9 @@ class Stack:
     web_host: str = settings.WEB_HOST
     extra_env: dict[str, str] = field(default_factory=dict)
     knowledge_dir: Path = settings.KNOWLEDGE_DIR  # informational: tests point MOVE_KNOWLEDGE_DIR at a copy
+    profile: str = settings.PROFILE
+    web_workers: int = settings.WEB_WORKERS
+    rasa_workers: int = settings.RASA_WORKERS
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
 
     @property
@@ -169,31 +234,42 @@ class Stack:
         }
 
     def __post_init__(self) -> None:
-        self.actions_token = settings.ACTIONS_TOKEN or secrets.token_urlsafe(24)
+        # Production needs the one token every instance shares (profile_problems): none is made up.
+        self.actions_token = settings.ACTIONS_TOKEN or ("" if self.profile == "production" else secrets.token_urlsafe(24))
 
     def env(self) -> dict[str, str]:
-        return {
+        env = {
             **rasa_env(),
             "MOVE_ACTIONS_TOKEN": self.actions_token,
             "MOVE_RASA_URL": self.urls["rasa"],
             "MOVE_ACTIONS_URL": self.urls["actions"],
             "MOVE_ACTIONS_WEBHOOK": self.urls["actions"] + "/webhook",
             "PYTHONPATH": str(ROOT),
+            "MOVE_PROFILE": self.profile,
+            "SANIC_WORKERS": str(self.rasa_workers),
             **self.extra_env,
         }
+        if self.profile == "production" and not self.problems(env):
+            env.update(production_rasa_env(env))
+        return env
+
+    def problems(self, env: Mapping[str, str] | None = None) -> list[str]:
+        return profile_problems(self.profile, self.env() if env is None else env, self.rasa_workers)
 
     def commands(self, model: Path) -> dict[str, list[str]]:
         return {
             "actions": [str(APP_BIN / "python"), "-m", "actions.server", "--port", str(self.actions_port)],
-            "rasa": [str(RASA_BIN / "rasa"), "run", "--model", str(model), "--endpoints", "bot/endpoints.yml",
+            "rasa": [str(RASA_BIN / "rasa"), "run", "--model", str(model), "--endpoints", ENDPOINTS[self.profile],
                      "--credentials", "bot/credentials.yml", "--interface", "127.0.0.1", "--port", str(self.rasa_port)],
-            "web": [str(APP_BIN / "gunicorn"), "--bind", f"{self.web_host}:{self.web_port}", "--workers", "1",
+            "web": [str(APP_BIN / "gunicorn"), "--bind", f"{self.web_host}:{self.web_port}", "--workers", str(self.web_workers),
                     "--threads", "8", "--timeout", "60", "--access-logfile", "-", "web:create_app()"],
         }
 
     def start(self, model: Path) -> None:
-        settings.LOG_DIR.mkdir(parents=True, exist_ok=True)
         env = self.env()
+        if problems := self.problems(env):
+            raise SystemExit(f"cannot start the {self.profile} profile:\n  " + "\n  ".join(problems))
+        settings.LOG_DIR.mkdir(parents=True, exist_ok=True)
         for name, cmd in self.commands(model).items():
             log = open(settings.LOG_DIR / f"{name}.log", "ab")
             self.processes[name] = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
@@ -242,9 +318,11 @@ def _stop_on_sigterm(signum, frame) -> None:
 def run() -> None:
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started in the background
-    model = prepare()
     stack = Stack()
-    say(f"starting Rasa, the action server and the web app (logs in {settings.LOG_DIR})")
+    if problems := stack.problems():
+        raise SystemExit(f"cannot start the {stack.profile} profile:\n  " + "\n  ".join(problems))
+    model = prepare()
+    say(f"starting Rasa, the action server and the web app ({stack.profile} profile; logs in {settings.LOG_DIR})")
     stack.start(model)
     try:
         took = stack.wait_healthy()

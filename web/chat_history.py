@@ -2,10 +2,12 @@
 after a page reload or a move to another page of the host site.
 
 Why the tracker store and not a copy kept by web/: Rasa already stores every conversation (the SQL
-tracker store in bot/endpoints.yml, a SQLite file at settings.TRACKER_DB). Reading it gives exactly
-what was said, survives restarts of web/, works with any number of web workers, and keeps no second
-copy of what the mover wrote. The browser keeps only the opaque session id. We open the file
-read-only; Rasa's HTTP API stays disabled.
+tracker store in bot/endpoints.yml, a SQLite file at settings.TRACKER_DB; in the production profile
+bot/endpoints.production.yml, a PostgreSQL database at that URL). Reading it gives exactly what was
+said, survives restarts of web/, works with any number of web workers and instances, and keeps no
+second copy of what the mover wrote. The browser keeps only the opaque session id. We only read: the
+SQLite file is opened read-only, PostgreSQL sessions are read-only transactions; Rasa's HTTP API
+stays disabled.
 
 A button press is stored by Rasa as its payload ("/ask_topic{...}"); it is shown as the title of the
 button that carried it, as the widget showed it (or, for the widget's own topic menu and shortcut
@@ -18,10 +20,23 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
+from psycopg.errors import UndefinedTable
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ProgrammingError, SQLAlchemyError
+
 log = logging.getLogger(__name__)
+
+EVENTS_QUERY = ("SELECT type_name, timestamp, data FROM events WHERE sender_id = :session "
+                "AND type_name IN ('user', 'bot', 'slot') ORDER BY id")
+# What reading the store raises when it is unreachable or broken (callers answer 503, not 500).
+READ_ERRORS = (sqlite3.Error, SQLAlchemyError)
+_engines: dict[str, Engine] = {}
+_engines_lock = threading.Lock()
 
 MAX_MESSAGES = 200  # the newest messages of a very long conversation are enough to go on from
 
@@ -32,21 +47,49 @@ def _bot_message(event: dict, to_message) -> dict | None:
     return to_message(item, None)
 
 
+def _server_engine(url: str) -> Engine:
+    """One pooled, read-only engine per tracker URL (Rasa's psycopg2 URL runs on psycopg 3 here)."""
+    with _engines_lock:
+        engine = _engines.get(url)
+        if engine is None:
+            parsed = make_url(url)
+            if parsed.get_backend_name() != "postgresql":
+                raise ValueError(f"tracker store: only SQLite files and PostgreSQL are supported, not {parsed.get_backend_name()}")
+            engine = _engines[url] = create_engine(
+                parsed.set(drivername="postgresql+psycopg"), pool_pre_ping=True,
+                connect_args={"options": "-c default_transaction_read_only=on"})
+        return engine
+
+
+def _rows(tracker_db: str | Path, session: str) -> list[tuple]:
+    """The session's user, bot and slot events, oldest first: from a SQLite file or a database URL."""
+    if isinstance(tracker_db, str) and "://" in tracker_db:
+        if tracker_db.startswith("sqlite:"):
+            tracker_db = make_url(tracker_db).database or ""
+        else:
+            with _server_engine(tracker_db).connect() as conn:
+                try:
+                    return [tuple(row) for row in conn.execute(text(EVENTS_QUERY), {"session": session})]
+                except ProgrammingError as exc:  # Rasa creates the table when it starts: none yet, no history yet
+                    if isinstance(exc.orig, UndefinedTable):
+                        return []
+                    raise
+    path = Path(tracker_db)
+    if not path.exists():
+        return []
+    uri = f"file:{path.resolve()}?mode=ro"
+    with sqlite3.connect(uri, uri=True, timeout=5) as db:
+        return db.execute(EVENTS_QUERY, {"session": session}).fetchall()
+
+
 def load(tracker_db: str | Path, session: str, to_message, title_for) -> dict:
     """{"lang": the conversation's language or None, "messages": [{"who": "user"|"bot", ...}]}.
 
+    `tracker_db` is what MOVE_TRACKER_DB says: a SQLite file path, or a PostgreSQL URL.
     `to_message(raw_rasa_message, fallback_lang)` turns a Rasa reply into the public message shape
     (web.api uses the same function for /api/chat); `title_for(payload, lang)` names a payload the
     widget sends from its own buttons, or returns None. An unknown session has no messages."""
-    path = Path(tracker_db)
-    if not path.exists():
-        return {"lang": None, "messages": []}
-    uri = f"file:{path.resolve()}?mode=ro"
-    with sqlite3.connect(uri, uri=True, timeout=5) as db:
-        rows = db.execute(
-            "SELECT type_name, timestamp, data FROM events WHERE sender_id = ? AND type_name IN ('user', 'bot', 'slot') ORDER BY id",
-            (session,),
-        ).fetchall()
+    rows = _rows(tracker_db, session)
     lang: str | None = None
     messages: list[dict] = []
     offered: dict[str, str] = {}  # payload -> title of the buttons last shown
