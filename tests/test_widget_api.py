@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from tests.conftest import free_port
 from web import create_app
+from web.api import issue_session
 from web.leads import db
 from web.leads.migrate import upgrade
 from web.leads.models import Lead
@@ -202,9 +203,12 @@ def test_history_rejects_bad_requests(client, body, code):
 
 
 def test_history_of_an_unknown_session_is_empty(client):
-    response = client.post("/api/history", json={"session": "a" * 24})
+    with client.application.app_context():
+        session = issue_session()  # a session id only the server can make (web/api.py signs them)
+    response = client.post("/api/history", json={"session": session})
     assert response.status_code == 200
-    assert response.get_json() == {"session": "a" * 24, "lang": None, "messages": []}
+    assert response.get_json() == {"session": session, "lang": None, "messages": []}
+    assert client.post("/api/history", json={"session": "a" * 24}).get_json()["error"]["code"] == "invalid_session"
     assert client.get("/api/history").status_code == 405
 
 

@@ -28,12 +28,13 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.update(test_config)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-    from web import api, errors, pages
+    from web import api, errors, pages, security
     from web.knowledge_access import init_knowledge
 
     init_knowledge(app)
     errors.register(app)
-    app.register_blueprint(api.bp)
+    security.init_security(app)  # headers on every response, the one rate limiter, proxy fix
+    api.init_app(app)  # /api/chat (rate-limited), /api/topics, /api/health
     app.register_blueprint(pages.bp)
 
     from web.staff import init_staff

@@ -3,27 +3,56 @@
 POST /api/chat   {"session"?, "message" | "payload", "lang"?} -> {"session", "messages": [...]}
 GET  /api/topics?lang=xx                                      -> {"topics": [{"id", "title", "payload"}]}
 GET  /api/health                                              -> each component's status
+
+Session ids are issued by the server: a random part and its HMAC (itsdangerous, keyed with the
+app's SECRET_KEY), so a client can only continue a conversation the server started for it, never
+pick (or guess) another one. /api/chat is rate-limited per client address and per session
+(web/security.py); the 429 tells the mover, in their language, to wait.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import secrets
 import unicodedata
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, Flask, current_app, jsonify, request
+from flask_limiter.util import get_remote_address
+from itsdangerous import Signer
 
 import settings
 from actions.replies import topic_payload
-from web import payloads, rasa_client
+from web import payloads, rasa_client, security
 from web.errors import ApiError
 from web.knowledge_access import kb, store
 
 log = logging.getLogger(__name__)
 bp = Blueprint("api", __name__, url_prefix="/api")
 
-SESSION_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+SESSION_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")  # the shape widget.js also checks
+SESSION_RANDOM_CHARS = 16  # secrets.token_urlsafe(12); the rest of the id is its signature (43 chars)
+
+
+def _signer() -> Signer:
+    return Signer(current_app.config["SECRET_KEY"], salt="move.chat-session", digest_method=hashlib.sha256)
+
+
+def issue_session() -> str:
+    """A new session id: 16 random characters followed by their signature (59 characters, URL-safe)."""
+    random_part = secrets.token_urlsafe(12)
+    return random_part + _signer().get_signature(random_part).decode("ascii")
+
+
+def valid_session(value: object) -> str | None:
+    """The session id if this server issued it (signature checked in constant time), else None."""
+    if not isinstance(value, str) or not SESSION_RE.match(value) or len(value) <= SESSION_RANDOM_CHARS:
+        return None
+    random_part, signature = value[:SESSION_RANDOM_CHARS], value[SESSION_RANDOM_CHARS:]
+    return value if _signer().verify_signature(random_part.encode(), signature.encode()) else None
+
+
 MESSAGE_KEYS = ("text", "lang", "topic", "title", "sources", "source_names", "candidates", "buttons", "decision")
 
 
@@ -51,8 +80,8 @@ def _parse_chat_request() -> tuple[str, str, str | None]:
     lang = _lang(body.get("lang"))
     session = body.get("session")
     if session in (None, ""):
-        session = secrets.token_urlsafe(18)
-    elif not isinstance(session, str) or not SESSION_RE.match(session):
+        session = issue_session()
+    elif valid_session(session) is None:
         raise ApiError(400, "invalid_session", "'session' must be the id the server returned earlier.")
     message, payload = body.get("message"), body.get("payload")
     if payload not in (None, ""):
@@ -128,3 +157,39 @@ def health():
     }
     healthy = all(c["status"] in ("ok", "stale") for c in components.values())
     return jsonify({"status": "ok" if healthy else "degraded", "components": components}), 200 if healthy else 503
+
+
+# ---------------------------------------------------------------- rate limits
+
+def _request_lang() -> str:
+    body = request.get_json(silent=True)
+    lang = body.get("lang") if isinstance(body, dict) else None
+    return lang.lower() if isinstance(lang, str) and lang.lower() in settings.LANGUAGES else settings.DEFAULT_LANGUAGE
+
+
+def _too_many() -> str:
+    return kb().phrase("chat_too_many", _request_lang())
+
+
+def _session_key() -> str:
+    body = request.get_json(silent=True)
+    return "session:" + str(body.get("session")) if isinstance(body, dict) else "session:"
+
+
+def _no_issued_session() -> bool:
+    """A request without a valid session has no session counter (the per-address limit still counts it)."""
+    body = request.get_json(silent=True)
+    return not isinstance(body, dict) or valid_session(body.get("session")) is None
+
+
+def init_app(app: Flask) -> None:
+    """The API blueprint and its rate limits: per client address and per chat session on /api/chat."""
+    app.register_blueprint(bp)
+    limiter = security.limiter(app)
+    view = app.view_functions["api.chat"]
+    view = limiter.limit(security.limit_value("CHAT_RATE_LIMIT_SESSION"), key_func=_session_key, scope="chat-session",
+                         error_message=_too_many,
+                         exempt_when=lambda: security.limit_is_off("CHAT_RATE_LIMIT_SESSION")() or _no_issued_session())(view)
+    view = limiter.limit(security.limit_value("CHAT_RATE_LIMIT_IP"), key_func=get_remote_address, scope="chat-ip",
+                         error_message=_too_many, exempt_when=security.limit_is_off("CHAT_RATE_LIMIT_IP"))(view)
+    app.view_functions["api.chat"] = view

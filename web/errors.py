@@ -29,8 +29,16 @@ def register(app: Flask) -> None:
     def http_error(exc: HTTPException):
         if not request.path.startswith("/api/"):
             return exc
+        if exc.code == 413:  # MAX_CONTENT_LENGTH: refused before the body is read
+            limit_kb = (app.config.get("MAX_CONTENT_LENGTH") or 0) // 1024
+            return error_response(413, "request_too_large", f"The request is too large: at most {limit_kb} kB are accepted.")
         code = (exc.name or "error").lower().replace(" ", "_")
-        return error_response(exc.code or 500, code, exc.description or exc.name)
+        response = error_response(exc.code or 500, code, exc.description or exc.name)
+        kept = dict(exc.get_headers())
+        for name in ("Retry-After", "Allow"):  # keep what tells the client when / how to try again
+            if name in kept:
+                response[0].headers[name] = kept[name]
+        return response
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):

@@ -23,12 +23,10 @@ from datetime import UTC, datetime
 
 from flask import Blueprint, Flask, current_app, jsonify, request
 from flask_cors import CORS
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 
 import settings
-from web import chat_history
-from web.api import SESSION_RE, _message
+from web import chat_history, security
+from web.api import _message, valid_session
 from web.knowledge_access import kb
 from web.leads.service import HELP_TOPICS, Consent, LeadError, LeadInput, consent_version, create_lead
 
@@ -75,7 +73,7 @@ def _json_object(allowed: set[str]) -> dict:
 def _session(value, required: bool) -> str | None:
     if value in (None, "") and not required:
         return None
-    if not isinstance(value, str) or not SESSION_RE.match(value):
+    if valid_session(value) is None:  # only ids this server issued (web/api.py signs them)
         raise ContactError(400, "invalid_session", "'session' must be the id the server returned earlier.", "session")
     return value
 
@@ -108,7 +106,7 @@ def history():
     session = _session(body.get("session"), required=True)
     try:
         found = conversation(session)
-    except sqlite3.Error as exc:
+    except chat_history.READ_ERRORS as exc:  # SQLite file or PostgreSQL (production profile)
         log.error("cannot read the conversation store: %s", exc)
         raise ContactError(503, "history_unavailable", kb().phrase("error_unavailable", settings.DEFAULT_LANGUAGE)) from exc
     return jsonify({"session": session, **found})
@@ -212,7 +210,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(bp)
     CORS(app, resources={PUBLIC_ENDPOINTS: {"origins": app.config["WIDGET_ORIGINS"]}},
          methods=["GET", "POST", "OPTIONS"], allow_headers=["Content-Type", "Accept"], supports_credentials=False, max_age=600)
-    limiter = Limiter(get_remote_address, app=app, default_limits=[], storage_uri=app.config.get("RATELIMIT_STORAGE_URI", "memory://"))
+    limiter = security.limiter(app)
     app.view_functions["widget_api.contact"] = limiter.limit(
         lambda: current_app.config["CONTACT_RATE_LIMIT"], methods=["POST"],
         error_message=lambda: _phrase("widget_too_many", _request_lang()),

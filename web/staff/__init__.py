@@ -12,18 +12,16 @@ import time
 from datetime import timedelta
 
 from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request, session, url_for
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user, logout_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 import settings
+from web import security
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 csrf = CSRFProtect()
 
-CSP = ("default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; form-action 'self'; "
-       "frame-ancestors 'none'; base-uri 'none'")
+CSP = security.STAFF_CSP  # sent with every /staff response by web/security.py (with no-store, DENY framing)
 
 
 def defaults() -> dict:
@@ -38,8 +36,6 @@ def defaults() -> dict:
         "NOTIFY_INTERVAL_S": settings.NOTIFY_INTERVAL_S,
         "MAIL": None,  # a web.leads.notify.MailConfig; None = from settings
         "WTF_CSRF_CHECK_DEFAULT": False,  # only the staff pages use forms; /api is JSON without cookies
-        "RATELIMIT_STORAGE_URI": "memory://",
-        "RATELIMIT_HEADERS_ENABLED": True,
     }
 
 
@@ -61,7 +57,7 @@ def init_staff(app: Flask) -> None:
     login.session_protection = "strong"
     login.user_loader(auth.load_user)
     app.register_blueprint(bp)
-    limiter = Limiter(get_remote_address, app=app, default_limits=[], storage_uri=app.config["RATELIMIT_STORAGE_URI"])
+    limiter = security.limiter(app)  # the app's shared limiter (counters in MOVE_RATE_LIMIT_STORAGE)
     app.view_functions["staff.login"] = limiter.limit(lambda: current_app.config["STAFF_LOGIN_RATE_LIMIT"], methods=["POST"])(
         app.view_functions["staff.login"])
     app.extensions["staff_limiter"] = limiter
@@ -85,16 +81,6 @@ def idle_timeout_and_csrf():
     if request.method == "POST":
         csrf.protect()
     return None
-
-
-@bp.after_request
-def security_headers(response):
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Content-Security-Policy"] = CSP
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "same-origin"
-    return response
 
 
 @bp.errorhandler(CSRFError)

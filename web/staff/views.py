@@ -43,7 +43,7 @@ def local_time(value: datetime | None) -> str:
     return value.astimezone(STAFF_TZ).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
-@bp.app_context_processor
+@bp.context_processor  # staff pages only: a LogoutForm makes a CSRF token, i.e. a session cookie
 def staff_globals() -> dict:
     return {"logout_form": LogoutForm(), "STATUS_LABELS": STATUS_LABELS, "LANGUAGE_LABELS": LANGUAGE_LABELS,
             "choice_label": choice_label}
