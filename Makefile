@@ -13,7 +13,7 @@ RASA := $(RASA_VENV)/bin/rasa
 PIP_PROGRESS ?= --progress-bar=on
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help setup envs train run test browser-deps lint knowledge-check knowledge-build eval calibrate bench-understanding lock clean
+.PHONY: help setup envs train run test browser-deps lint knowledge-check knowledge-build eval calibrate bench-understanding bench lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -72,6 +72,9 @@ calibrate: envs ## recompute the decision thresholds (knowledge/decision.yml) fr
 
 bench-understanding: envs ## time index build and per-question retrieval in-process; memory
 	$(APP) -m knowledge.bench
+
+bench: envs ## end-to-end latency, throughput, baseline ratio, start-up, memory, retrain (report in var/bench/)
+	$(APP) -m scripts.bench $(BENCH_ARGS)
 
 lock: ## regenerate the lock files from requirements/*.in (after changing them)
 	rm -rf /tmp/move-lock && $(PYTHON311) -m venv /tmp/move-lock/app && /tmp/move-lock/app/bin/pip install -q -r requirements/app.in && /tmp/move-lock/app/bin/pip freeze > requirements/app.lock

@@ -55,9 +55,28 @@ RASA_TIMEOUT_S = float(_env("MOVE_RASA_TIMEOUT_S", "20"))
 # when it is not set; set it yourself when you run the processes another way.
 ACTIONS_TOKEN = _env("MOVE_ACTIONS_TOKEN", "")
 
-# Databases: the app database (leads) and Rasa's tracker store.
+# Databases: the app database (leads) and Rasa's tracker store. MOVE_TRACKER_DB is a SQLite file
+# path (development) or a PostgreSQL URL postgresql://user:password@host:5432/dbname (production);
+# TRACKER_DB_URL is the same as an SQLAlchemy URL.
 DATABASE_URL = _env("MOVE_DATABASE_URL", f"sqlite:///{VAR_DIR / 'app.db'}")
 TRACKER_DB = _env("MOVE_TRACKER_DB", str(VAR_DIR / "rasa-tracker.db"))
+TRACKER_DB_URL = TRACKER_DB if "://" in TRACKER_DB else f"sqlite:///{Path(TRACKER_DB).resolve()}"
+
+# Deployment profile (README "Production and scaling out"). "development" (the default): SQLite
+# files and one process per service, nothing to install. "production": tracker store and app
+# database on PostgreSQL, Rasa's conversation locks in Redis so Rasa runs MOVE_RASA_WORKERS Sanic
+# workers, the web app under MOVE_WEB_WORKERS gunicorn workers; scripts/stack.py refuses to start
+# it without MOVE_SECRET_KEY, MOVE_ACTIONS_TOKEN, PostgreSQL URLs and MOVE_REDIS_URL.
+PROFILE = _env("MOVE_PROFILE", "development")
+PROFILES = ("development", "production")
+# Redis for Rasa's lock store (production profile), redis://[:password@]host:6379/db. The rate-limit
+# counters have their own MOVE_RATE_LIMIT_STORAGE (below; production: a Redis URL too).
+REDIS_URL = _env("MOVE_REDIS_URL", "")
+# Worker processes: gunicorn workers of the web app, Sanic workers of Rasa (more than 1 needs the
+# production profile's Redis lock store). The action server is one process (it holds the embedding
+# model); run more instances of it behind a load balancer to scale it.
+WEB_WORKERS = _env_int("MOVE_WEB_WORKERS", 1)
+RASA_WORKERS = _env_int("MOVE_RASA_WORKERS", 1)
 
 # Web app secrets and limits.
 SECRET_KEY = _env("MOVE_SECRET_KEY", "dev-only-not-secret")
@@ -112,3 +131,19 @@ WIDGET_ORIGINS: str | list[str] = _env("MOVE_WIDGET_ORIGINS", "*")
 if WIDGET_ORIGINS != "*":
     WIDGET_ORIGINS = [o.strip().rstrip("/") for o in WIDGET_ORIGINS.split(",") if o.strip()]
 CONTACT_RATE_LIMIT = _env("MOVE_CONTACT_RATE_LIMIT", "5 per minute;30 per hour")
+
+# Security of the web app (web/security.py). MOVE_FRAME_ANCESTORS: who may show the public pages
+# in a frame (CSP frame-ancestors, e.g. "'self' https://www.lulea.se"; the staff pages are never
+# framed). MOVE_HSTS=1 sends Strict-Transport-Security (production behind TLS only).
+FRAME_ANCESTORS = _env("MOVE_FRAME_ANCESTORS", "'self'")
+HSTS = _env("MOVE_HSTS", "0") == "1"
+# Rate limits on /api/chat (Flask-Limiter syntax; "off" disables one): per client address and per
+# chat session. Generous enough that a person chatting never meets them; the test stack raises them.
+CHAT_RATE_LIMIT_IP = _env("MOVE_CHAT_RATE_LIMIT_IP", "60 per minute;1000 per day")
+CHAT_RATE_LIMIT_SESSION = _env("MOVE_CHAT_RATE_LIMIT_SESSION", "20 per minute;300 per day")
+# Where every rate-limit counter lives: memory:// (one process) or redis://127.0.0.1:6379/N, which
+# all gunicorn workers share (production).
+RATE_LIMIT_STORAGE = _env("MOVE_RATE_LIMIT_STORAGE", "memory://")
+# How many reverse proxies sit in front of the web app (0: none). With 1, the client address for
+# rate limits is taken from the proxy's X-Forwarded-For (never trust it without a proxy).
+PROXY_COUNT = _env_int("MOVE_PROXY_COUNT", 0)

@@ -40,7 +40,9 @@ REQUIRED_PHRASES = (
     "lead_field_required lead_invalid_name lead_invalid_text lead_invalid_choice lead_yes_no lead_confirm_ok "
     "lead_change lead_confirm_hint lead_not_given lead_label_name lead_label_email lead_label_phone lead_label_country "
     "lead_label_profession lead_label_topics lead_label_household lead_label_move_when lead_label_language "
-    "lead_label_message lead_question_in_form"
+    "lead_label_message lead_question_in_form "
+    # the chat API's rate limit (web/api.py)
+    "chat_too_many"
 ).split()
 
 CATEGORY_ORDER = ("work", "education", "housing", "admin", "life", "service")
