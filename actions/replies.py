@@ -35,6 +35,21 @@ def text(kb: KnowledgeBase, key: str, lang: str, buttons: list[dict] | None = No
     return message
 
 
+def _topic_message(kb: KnowledgeBase, topic_id: str, lang: str, body: str, candidates: list[str], buttons: list[dict]) -> dict:
+    """A message that answers from a topic: its text, title and sources."""
+    topic = kb.topics[topic_id]
+    return {
+        "text": body,
+        "lang": lang,
+        "topic": topic_id,
+        "title": topic.entry(lang).title,
+        "sources": [s.url for s in topic.sources],
+        "source_names": [s.name for s in topic.sources],
+        "candidates": candidates,
+        "buttons": buttons,
+    }
+
+
 def answer(kb: KnowledgeBase, topic_id: str, lang: str, candidates: list[str], offer_related: list[str] | None = None) -> list[dict]:
     """The knowledge-base answer, then (as buttons) more detail, related topics and a person."""
     topic = kb.topics[topic_id]
@@ -45,16 +60,7 @@ def answer(kb: KnowledgeBase, topic_id: str, lang: str, candidates: list[str], o
     related = offer_related if offer_related is not None else list(topic.related)
     buttons += [topic_button(kb, t, lang) for t in related[:3] if t in kb.topics and t != topic_id]
     buttons.append(talk_button(kb, lang))
-    return [{
-        "text": entry.answer,
-        "lang": lang,
-        "topic": topic_id,
-        "title": entry.title,
-        "sources": [s.url for s in topic.sources],
-        "source_names": [s.name for s in topic.sources],
-        "candidates": candidates,
-        "buttons": buttons,
-    }]
+    return [_topic_message(kb, topic_id, lang, entry.answer, candidates, buttons)]
 
 
 def details(kb: KnowledgeBase, topic_id: str | None, lang: str) -> list[dict]:
@@ -64,16 +70,7 @@ def details(kb: KnowledgeBase, topic_id: str | None, lang: str) -> list[dict]:
     entry = topic.entry(lang)
     if not entry.details:
         return [{**text(kb, "no_more_details", lang), "topic": topic_id, "sources": [s.url for s in topic.sources], "candidates": [topic_id]}]
-    return [{
-        "text": entry.details,
-        "lang": lang,
-        "topic": topic_id,
-        "title": entry.title,
-        "sources": [s.url for s in topic.sources],
-        "source_names": [s.name for s in topic.sources],
-        "candidates": [topic_id],
-        "buttons": [talk_button(kb, lang)],
-    }]
+    return [_topic_message(kb, topic_id, lang, entry.details, [topic_id], [talk_button(kb, lang)])]
 
 
 def clarify(kb: KnowledgeBase, candidates: list[str], lang: str) -> list[dict]:
