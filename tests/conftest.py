@@ -40,6 +40,18 @@ def embedder():
 
 
 @pytest.fixture()
+def database(tmp_path) -> str:
+    """A fresh, migrated SQLite app database for one test."""
+    from web.leads import db
+    from web.leads.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    upgrade(url)
+    yield url
+    db.dispose(url)
+
+
+@pytest.fixture()
 def knowledge_copy(tmp_path) -> Path:
     """A private copy of knowledge/ that a test may edit or break."""
     target = tmp_path / "knowledge"

@@ -6,8 +6,6 @@ from __future__ import annotations
 import os
 import subprocess
 import time
-from email import message_from_bytes
-from email.policy import default
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -15,18 +13,10 @@ from sqlalchemy import select
 
 import settings
 from tests.conftest import free_port
+from tests.mail import Inbox
 from web.leads import db
 from web.leads.models import Lead, OutboxMessage, utcnow
 from web.leads.notify import MailConfig, backoff, pending_count, send_due
-
-
-class Inbox:
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append((envelope.rcpt_tos, message_from_bytes(envelope.content, policy=default)))
-        return "250 OK"
 
 
 class SmtpServer:
@@ -70,7 +60,7 @@ def test_the_email_names_reference_country_topics_and_a_link_but_no_personal_det
                           message="Szukam pracy", profession="pielęgniarka")
     report = send_due(mail_config(smtp.port), leads_db)
     assert (report.sent, report.failed) == (1, 0)
-    [(recipients, message)] = smtp.inbox.messages
+    [message], [recipients] = smtp.inbox.messages, smtp.inbox.recipients
     assert recipients == ["flytta@lulea.se"] and reference in message["Subject"]
     body = message.get_content()
     assert f"Reference: {reference}" in body and "Country: Poland" in body and "Topics: work, housing" in body
@@ -95,7 +85,7 @@ def test_with_the_server_down_the_lead_is_kept_and_the_mail_delivered_when_it_re
     assert outbox(leads_db)[0].next_attempt_at - later == backoff(2)
     smtp.start()
     report = send_due(mail_config(smtp.port), leads_db, now=later + backoff(2))
-    assert report.sent == 1 and len(smtp.inbox.messages) == 1 and reference in smtp.inbox.messages[0][1]["Subject"]
+    assert report.sent == 1 and len(smtp.inbox.messages) == 1 and reference in smtp.inbox.messages[0]["Subject"]
     [row] = outbox(leads_db)
     assert row.sent_at is not None and row.attempts == 3 and row.last_error is None
 
@@ -133,7 +123,7 @@ def test_the_web_process_sends_in_a_background_thread(leads_db, make_lead, smtp)
         deadline = time.monotonic() + 30
         while not smtp.inbox.messages and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert [m["Subject"] for _, m in smtp.inbox.messages] == [f"New contact request {reference}"]
+        assert [m["Subject"] for m in smtp.inbox.messages] == [f"New contact request {reference}"]
     finally:
         sender.stop()
         sender.join(timeout=10)
@@ -151,4 +141,4 @@ def test_send_notifications_command(leads_db, make_lead, smtp):
         s.scalar(select(OutboxMessage)).next_attempt_at = utcnow()
     up = subprocess.run(flask, env=env, capture_output=True, text=True, cwd=settings.ROOT, timeout=120)
     assert up.returncode == 0 and "sent 1, failed 0" in up.stdout, up.stderr
-    assert reference in smtp.inbox.messages[0][1]["Subject"]
+    assert reference in smtp.inbox.messages[0]["Subject"]

@@ -18,8 +18,6 @@ import secrets
 import subprocess
 import time
 import uuid
-from email import message_from_bytes
-from email.policy import default
 from pathlib import Path
 
 import pytest
@@ -31,6 +29,7 @@ from sqlalchemy import create_engine, select, text
 import settings
 from scripts.stack import Stack, prepare, profile_problems
 from tests.conftest import POSTGRES_ADMIN_URL, ChatClient, free_port
+from tests.mail import Inbox
 from tests.test_lead_form import REFERENCE, Conversation, fill_to_consent, leads_of
 from web.leads import db
 from web.leads.migrate import upgrade
@@ -40,15 +39,6 @@ pytestmark = pytest.mark.stack
 
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 RENT = {"pl": "Jak wynająć mieszkanie w Luleå?", "sv": "Hur hyr jag en lägenhet i Luleå?"}
-
-
-class Inbox:
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(message_from_bytes(envelope.content, policy=default))
-        return "250 OK"
 
 
 def _empty_redis_db() -> int:

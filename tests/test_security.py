@@ -16,16 +16,6 @@ import pytest
 from tests.conftest import free_port
 from web import create_app
 from web.api import issue_session, valid_session
-from web.leads import db
-from web.leads.migrate import upgrade
-
-
-@pytest.fixture()
-def database(tmp_path) -> str:
-    url = f"sqlite:///{tmp_path / 'app.db'}"
-    upgrade(url)
-    yield url
-    db.dispose(url)
 
 
 def make_app(database: str, **config):

@@ -6,26 +6,16 @@ from __future__ import annotations
 
 import re
 import time
-from email import message_from_bytes
-from email.policy import default
 
 import pytest
 import requests
 from aiosmtpd.controller import Controller
 
 from tests.conftest import create_staff, lead_consent, lead_input
+from tests.mail import Inbox
 from web.leads.service import create_lead
 
 pytestmark = pytest.mark.stack
-
-
-class Inbox:
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(message_from_bytes(envelope.content, policy=default))
-        return "250 OK"
 
 
 def test_staff_see_a_new_lead_and_the_team_gets_an_email(stack):

@@ -17,17 +17,8 @@ from tests.conftest import free_port
 from web import create_app
 from web.api import issue_session
 from web.leads import db
-from web.leads.migrate import upgrade
 from web.leads.models import Lead
 from web.leads.service import consent_version
-
-
-@pytest.fixture()
-def database(tmp_path) -> str:
-    url = f"sqlite:///{tmp_path / 'app.db'}"
-    upgrade(url)
-    yield url
-    db.dispose(url)
 
 
 def make_app(database: str, **config):
