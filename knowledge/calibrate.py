@@ -27,7 +27,7 @@ from tqdm import tqdm
 import settings
 from knowledge import langid
 from knowledge.decide import DECISION_FILE, DecisionConfig, decide
-from knowledge.eval import DEFAULT_FILES, free_port, load_questions
+from knowledge.eval import DEFAULT_FILES, load_questions
 from knowledge.loader import load_knowledge
 from knowledge.nlu_export import TOPIC_INTENT_PREFIX
 from knowledge.retrieval import Embedder, Retriever
@@ -49,7 +49,7 @@ class RasaParser:
     """The trained Rasa model behind its HTTP API, on loopback, for /model/parse."""
 
     def __init__(self):
-        from scripts.stack import RASA_BIN, ROOT, model_path, rasa_env
+        from scripts.stack import RASA_BIN, ROOT, free_port, model_path, rasa_env
 
         self.port, self.token = free_port(), secrets.token_urlsafe(16)
         log = open(settings.LOG_DIR / "calibrate-rasa.log", "ab")

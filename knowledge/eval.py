@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import statistics
 import sys
 import time
@@ -104,17 +103,11 @@ def print_table(report: dict) -> None:
     print(f"\nlatency per question (ms): p50 {lat['p50']}, p95 {lat['p95']} ({report['questions']} questions, {report['concurrency']} at a time)")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def run(paths: list[Path], url: str | None, report_path: Path, ui_lang: bool, concurrency: int) -> dict:
     rows = load_questions(paths)
     stack = None
     if url is None:
-        from scripts.stack import Stack, prepare
+        from scripts.stack import Stack, free_port, prepare
 
         model = prepare()
         stack = Stack(web_port=free_port(), rasa_port=free_port(), actions_port=free_port(),

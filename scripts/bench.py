@@ -31,7 +31,6 @@ import os
 import platform
 import random
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -46,7 +45,7 @@ import requests
 from tqdm import tqdm
 
 import settings
-from scripts.stack import APP_BIN, RASA_BIN, ROOT, Stack, prepare, rasa_env
+from scripts.stack import APP_BIN, RASA_BIN, ROOT, Stack, free_port, prepare, rasa_env
 
 BENCH_DIR = settings.VAR_DIR / "bench"
 BASELINE_DIR = BENCH_DIR / "baseline"
@@ -88,12 +87,6 @@ class Plan:
 
 
 # ---------------------------------------------------------------- small helpers
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def percentile(values: list[float], p: float) -> float:
     """Linear interpolation between closest ranks (numpy's default), so p99 of few samples is sane."""

@@ -21,6 +21,7 @@ import hashlib
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -39,6 +40,13 @@ VENV = ROOT / ".venv"
 APP_BIN = VENV / "app" / "bin"
 RASA_BIN = VENV / "rasa" / "bin"
 MODELS_DIR = ROOT / "bot" / "models"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free now (for a stack of its own: tests, eval, bench)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def say(message: str) -> None:

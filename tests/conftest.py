@@ -4,7 +4,6 @@ per test run and shared by every test that asks for `stack` or `chat`."""
 from __future__ import annotations
 
 import shutil
-import socket
 from pathlib import Path
 
 import pytest
@@ -12,14 +11,9 @@ import requests
 
 import settings
 from knowledge.loader import load_knowledge
+from scripts.stack import free_port  # noqa: F401  (tests import it from here)
 
 ROOT = settings.ROOT
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")

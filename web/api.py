@@ -16,7 +16,6 @@ import hashlib
 import logging
 import re
 import secrets
-import unicodedata
 
 from flask import Blueprint, Flask, current_app, jsonify, request
 from flask_limiter.util import get_remote_address
@@ -27,6 +26,7 @@ from actions.replies import topic_payload
 from web import payloads, rasa_client, security
 from web.errors import ApiError
 from web.knowledge_access import kb, store
+from web.leads.validation import clean_text
 
 log = logging.getLogger(__name__)
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -54,12 +54,6 @@ def valid_session(value: object) -> str | None:
 
 
 MESSAGE_KEYS = ("text", "lang", "topic", "title", "sources", "source_names", "candidates", "buttons", "decision")
-
-
-def _clean_text(value: str) -> str:
-    """Drop control and format characters (keep newlines and tabs) and surrounding space."""
-    kept = "".join(ch for ch in value if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
-    return unicodedata.normalize("NFC", kept).strip()
 
 
 def _lang(value, field: str = "lang") -> str | None:
@@ -93,7 +87,7 @@ def _parse_chat_request() -> tuple[str, str, str | None]:
         return session, canonical, lang
     if not isinstance(message, str):
         raise ApiError(400, "missing_message", "Send a 'message' (text) or a 'payload' (a button).")
-    text = _clean_text(message)
+    text = clean_text(message)
     limit = current_app.config["MAX_MESSAGE_CHARS"]
     if not text:
         raise ApiError(400, "empty_message", "The message is empty.")
