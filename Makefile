@@ -13,7 +13,7 @@ RASA := $(RASA_VENV)/bin/rasa
 PIP_PROGRESS ?= --progress-bar=on
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help setup envs train run test browser-deps lint knowledge-check knowledge-build eval calibrate bench-understanding bench lock clean
+.PHONY: help setup envs train run test browser-deps lint knowledge-check knowledge-build eval calibrate bench-understanding bench soak lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -75,6 +75,9 @@ bench-understanding: envs ## time index build and per-question retrieval in-proc
 
 bench: envs ## end-to-end latency, throughput, baseline ratio, start-up, memory, retrain (report in var/bench/)
 	$(APP) -m scripts.bench $(BENCH_ARGS)
+
+soak: envs ## load/soak on the production profile: 50 conversations x 10 min, errors, p50/p95, memory growth, leads (report in var/soak/)
+	$(APP) -m scripts.soak $(SOAK_ARGS)
 
 lock: ## regenerate the lock files from requirements/*.in (after changing them)
 	rm -rf /tmp/move-lock && $(PYTHON311) -m venv /tmp/move-lock/app && /tmp/move-lock/app/bin/pip install -q -r requirements/app.in && /tmp/move-lock/app/bin/pip freeze > requirements/app.lock

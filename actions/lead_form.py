@@ -24,6 +24,7 @@ from typing import Any
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import select
 
 import settings
 from actions import replies
@@ -48,6 +49,8 @@ from actions.lead_input import (
 from actions.runtime import runtime
 from actions.transcript import build_transcript
 from knowledge.loader import KnowledgeBase
+from web.leads import db
+from web.leads.models import Lead
 from web.leads.service import HELP_TOPICS, HOUSEHOLDS, MOVE_WHEN, Consent, LeadInput, consent_version, create_lead
 from web.leads.validation import normalise_email, normalise_phone
 
@@ -411,8 +414,34 @@ class ValidateLeadForm(FormValidationAction):
         return {"lead_consent": True, "lead_outcome": "sent", "lead_reference": reference}
 
 
+def form_started_at(tracker: Tracker) -> datetime | None:
+    """When this run of the form began (Rasa's event for its latest activation)."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "active_loop" and event.get("name") == FORM and event.get("timestamp"):
+            return datetime.fromtimestamp(event["timestamp"], UTC)
+    return None
+
+
+def stored_in_this_run(session_id: str, since: datetime | None) -> str | None:
+    """The reference of a lead already stored by this run of the form, if any.
+
+    A lead is committed before Rasa saves the turn; if Rasa (or its tracker store) fails in
+    between, the mover never saw the reference and the form still waits for consent. Their
+    next "yes" must give them that reference, not store the request a second time."""
+    if since is None:
+        return None
+    with db.session_scope() as session:
+        return session.scalar(select(Lead.reference).where(Lead.session_id == session_id, Lead.created_at >= since)
+                              .order_by(Lead.created_at.desc()).limit(1))
+
+
 def store_lead(tracker: Tracker, lang: str, consent_text: str) -> str:
-    """create_lead with the form's answers, the consent just given and the conversation so far."""
+    """create_lead with the form's answers, the consent just given and the conversation so far
+    (or the reference of the lead this run of the form already stored)."""
+    earlier = stored_in_this_run(tracker.sender_id, form_started_at(tracker))
+    if earlier:
+        log.warning("lead %s was already stored for session %s (its reply was lost); not storing it again", earlier, tracker.sender_id)
+        return earlier
     slot = tracker.get_slot
     data = LeadInput(
         name=slot("lead_name"), email=slot("lead_email"), phone=slot("lead_phone") or None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -12,7 +13,7 @@ from sqlalchemy import func, select
 import settings
 from web.leads import db
 from web.leads.models import AuditEntry, ChatTurn, Consent, Lead, utcnow
-from web.leads.retention import purge
+from web.leads.retention import RetentionScheduler, purge
 from web.leads.service import record_turn
 
 TRANSCRIPT = [{"who": "user", "text": "Jak znaleźć mieszkanie?", "at": "2026-01-01T10:00:00Z"}]
@@ -63,13 +64,33 @@ def test_purge_removes_old_chat_text_and_long_closed_leads_only(leads_db, make_l
     assert purge(leads_db).transcripts == 0  # nothing left to do
 
 
-def test_retention_command(leads_db, make_lead):
+def test_retention_command(leads_db, make_lead, tmp_path):
     closed = make_lead()
     age(leads_db, closed, 800, "closed", 400)
-    env = {**os.environ, "MOVE_DATABASE_URL": leads_db, "MOVE_CLOSED_LEAD_RETENTION_DAYS": "365", "PYTHONPATH": str(settings.ROOT)}
+    env = {**os.environ, "MOVE_DATABASE_URL": leads_db, "MOVE_CLOSED_LEAD_RETENTION_DAYS": "365", "PYTHONPATH": str(settings.ROOT),
+           "MOVE_TRACKER_DB": str(tmp_path / "no-tracker-yet.db")}
     result = subprocess.run([str(settings.ROOT / ".venv" / "app" / "bin" / "flask"), "--app", "web", "leads", "retention"], env=env,
                             capture_output=True, text=True, cwd=settings.ROOT, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "erased 1 lead(s) closed more than 365 days ago" in result.stdout
+    assert "tracker store: deleted 0 conversation(s)" in result.stdout
+    assert not (tmp_path / "no-tracker-yet.db").exists()  # Rasa has stored nothing yet: no file is made for it
+    with db.session_scope(leads_db) as s:
+        assert s.scalar(select(func.count()).select_from(Lead)) == 0
+
+
+def test_the_scheduler_thread_runs_the_job_by_itself(leads_db, make_lead, tmp_path):
+    closed = make_lead()
+    age(leads_db, closed, 800, "closed", 400)
+    scheduler = RetentionScheduler(leads_db, tmp_path / "no-tracker.db", interval_s=0.05)
+    scheduler.start()
+    try:
+        deadline = time.monotonic() + 30
+        while scheduler.runs == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        scheduler.stop()
+        scheduler.join(timeout=30)
+    assert scheduler.runs >= 1
     with db.session_scope(leads_db) as s:
         assert s.scalar(select(func.count()).select_from(Lead)) == 0

@@ -307,3 +307,15 @@ def test_a_contact_request_carries_the_masked_conversation(stack, chat, kb, data
         assert len(said) == 1 and "jak wynająć mieszkanie" in said[0]["text"]
         assert "ewa.kowalska@example.pl" not in json.dumps(lead.transcript, ensure_ascii=False)
         assert any(item["who"] == "bot" and item["text"] == first["messages"][0]["text"] for item in lead.transcript)
+
+
+def test_history_before_rasa_created_its_table_is_empty(database, tmp_path):
+    """An empty tracker file (created, but Rasa has not started on it yet) means no history yet."""
+    empty = tmp_path / "tracker.db"
+    empty.touch()
+    client = make_app(database, TRACKER_DB=str(empty)).test_client()
+    with client.application.app_context():
+        session = issue_session()
+    response = client.post("/api/history", json={"session": session})
+    assert response.status_code == 200
+    assert response.get_json()["messages"] == []

@@ -79,7 +79,12 @@ def _rows(tracker_db: str | Path, session: str) -> list[tuple]:
         return []
     uri = f"file:{path.resolve()}?mode=ro"
     with sqlite3.connect(uri, uri=True, timeout=5) as db:
-        return db.execute(EVENTS_QUERY, {"session": session}).fetchall()
+        try:
+            return db.execute(EVENTS_QUERY, {"session": session}).fetchall()
+        except sqlite3.OperationalError as exc:  # a file Rasa has not written its table into yet
+            if "no such table" in str(exc):
+                return []
+            raise
 
 
 def load(tracker_db: str | Path, session: str, to_message, title_for) -> dict:

@@ -112,11 +112,15 @@ def send_notifications() -> None:
 
 @leads_cli.command("retention")
 def retention_command() -> None:
-    """Delete chat text older than MOVE_CHAT_RETENTION_DAYS and closed leads older than MOVE_CLOSED_LEAD_RETENTION_DAYS."""
-    report = retention.purge(_url())
-    click.echo(f"purged {report.transcripts} transcript(s) and {report.chat_turns} chat turn(s) older than "
-               f"{settings.CHAT_RETENTION_DAYS} days; erased {report.closed_leads} lead(s) closed more than "
-               f"{settings.CLOSED_LEAD_RETENTION_DAYS} days ago")
+    """Delete chat text older than MOVE_CHAT_RETENTION_DAYS (lead transcripts, chat turns and Rasa's
+    stored conversations), erase leads closed more than MOVE_CLOSED_LEAD_RETENTION_DAYS ago, and mask
+    personal data in Rasa's conversations idle for MOVE_TRACKER_MASK_AFTER_MINUTES or whose contact
+    form has finished. The web process also runs this every MOVE_RETENTION_INTERVAL_MINUTES."""
+    report = retention.run_job(_url(), current_app.config.get("TRACKER_DB") or settings.TRACKER_DB)
+    if report is None:
+        click.echo("skipped: another retention run is in progress (it does the same work)")
+        return
+    click.echo(report.summary())
 
 
 def register(app: Flask) -> None:
