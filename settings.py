@@ -41,6 +41,9 @@ DEFAULT_MODEL_DIR = VAR_DIR / "models" / "multilingual-e5-small"
 EMBEDDING_MODEL = _env("MOVE_EMBEDDING_MODEL", str(DEFAULT_MODEL_DIR))
 # Threads torch may use per process for embedding queries (1 is fastest under concurrent load).
 TORCH_THREADS = _env_int("MOVE_TORCH_THREADS", 1)
+# onnx: the embedding model runs on ONNX Runtime (exported at setup; the same vectors, 2-3x faster
+# on a CPU, no torch at run time). torch: sentence-transformers on PyTorch (any model name).
+EMBEDDING_BACKEND = _env("MOVE_EMBEDDING_BACKEND", "onnx").lower()
 INDEX_DIR = Path(_env("MOVE_INDEX_DIR", str(VAR_DIR / "index"))).resolve()
 
 # Processes and ports. Rasa and the action server always listen on loopback only.
@@ -51,6 +54,10 @@ ACTIONS_PORT = _env_int("MOVE_ACTIONS_PORT", 5055)
 RASA_URL = _env("MOVE_RASA_URL", f"http://127.0.0.1:{RASA_PORT}")
 ACTIONS_URL = _env("MOVE_ACTIONS_URL", f"http://127.0.0.1:{ACTIONS_PORT}")
 RASA_TIMEOUT_S = float(_env("MOVE_RASA_TIMEOUT_S", "20"))
+# After this many turns in one Rasa session (outside the contact form) the next turn starts a new
+# session that carries the language and topic over: Rasa loads, replays and sends the session's
+# events on every turn, so long conversations would get slower and slower. 0 = never.
+SESSION_MAX_TURNS = _env_int("MOVE_SESSION_MAX_TURNS", 20)
 # Shared secret Rasa sends to the action server. scripts/stack.py makes a random one per start
 # when it is not set; set it yourself when you run the processes another way.
 ACTIONS_TOKEN = _env("MOVE_ACTIONS_TOKEN", "")
@@ -95,6 +102,13 @@ DEFAULT_LANGUAGE = _env("MOVE_DEFAULT_LANGUAGE", "en")
 # transcript copied into a lead) is kept 30 days; a closed lead is deleted 365 days after closing.
 CHAT_RETENTION_DAYS = _env_int("MOVE_CHAT_RETENTION_DAYS", 30)
 CLOSED_LEAD_RETENTION_DAYS = _env_int("MOVE_CLOSED_LEAD_RETENTION_DAYS", 365)
+# Rasa's tracker store: personal data (emails, phone numbers, identity numbers in what the mover
+# wrote; the contact form's answers in slots) is masked once a conversation has been idle this many
+# minutes, and as soon as its contact form has finished. 60 = Rasa's session_expiration_time.
+TRACKER_MASK_AFTER_MINUTES = float(_env("MOVE_TRACKER_MASK_AFTER_MINUTES", "60"))
+# Each web worker runs the retention job (web/leads/retention.py) in a background thread every this
+# many minutes (0 turns the thread off; `flask --app web leads retention` runs it once, e.g. from cron).
+RETENTION_INTERVAL_MINUTES = float(_env("MOVE_RETENTION_INTERVAL_MINUTES", "15"))
 # Staff sign-in: signed out after this many idle minutes; an account is locked for
 # STAFF_LOCKOUT_MINUTES after STAFF_MAX_FAILED_LOGINS wrong passwords in a row; the login form
 # accepts at most STAFF_LOGIN_RATE_LIMIT attempts per client address (Flask-Limiter syntax).
@@ -147,3 +161,10 @@ RATE_LIMIT_STORAGE = _env("MOVE_RATE_LIMIT_STORAGE", "memory://")
 # How many reverse proxies sit in front of the web app (0: none). With 1, the client address for
 # rate limits is taken from the proxy's X-Forwarded-For (never trust it without a proxy).
 PROXY_COUNT = _env_int("MOVE_PROXY_COUNT", 0)
+
+# Load and soak runs (scripts/soak.py, `make soak`) on the production profile: the PostgreSQL server
+# on which a run creates its own tracker and app databases (as a user allowed to create databases;
+# they are dropped afterwards), and the Redis server on which it takes an empty database (1-15) for
+# the lock store and rate-limit counters (emptied afterwards). Not used by the assistant itself.
+SOAK_POSTGRES_URL = _env("MOVE_SOAK_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+SOAK_REDIS_URL = _env("MOVE_SOAK_REDIS_URL", "redis://127.0.0.1:6379")

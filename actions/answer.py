@@ -62,6 +62,14 @@ def _record_turn_later(session_id: str, lang: str, text: str, decision: str, top
     asyncio.get_running_loop().run_in_executor(None, record_turn, session_id, lang, text, decision, topic)
 
 
+def needs_new_session(tracker: Tracker) -> bool:
+    """True when this Rasa session has reached MOVE_SESSION_MAX_TURNS turns and no form is running:
+    the web app then starts a new session (settings.SESSION_MAX_TURNS explains why)."""
+    if settings.SESSION_MAX_TURNS <= 0 or (tracker.active_loop or {}).get("name"):
+        return False
+    return sum(1 for event in tracker.events if event.get("event") == "user") >= settings.SESSION_MAX_TURNS
+
+
 class ActionAnswer(Action):
     def name(self) -> str:
         return "action_answer"
@@ -113,6 +121,8 @@ class ActionAnswer(Action):
             out[0]["decision"] = decision.kind
             _record_turn_later(tracker.sender_id, lang, text, decision.kind, decision.topic)
 
+        if needs_new_session(tracker):
+            out[-1]["new_session"] = True  # read by web/api.py, never shown
         for reply in out:
             dispatcher.utter_message(json_message=reply)
         if lang != tracker.get_slot("lang"):

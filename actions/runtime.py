@@ -9,6 +9,8 @@ from __future__ import annotations
 import functools
 import logging
 
+from threadpoolctl import threadpool_limits
+
 import settings
 from knowledge import langid
 from knowledge.decide import DecisionConfig
@@ -21,6 +23,9 @@ log = logging.getLogger(__name__)
 
 class Runtime:
     def __init__(self) -> None:
+        # numpy's BLAS threads too: one similarity product per question is tiny, and idle BLAS
+        # threads spinning against the other processes made it ~20x slower under load.
+        threadpool_limits(settings.TORCH_THREADS)
         self.store = KnowledgeStore()
         self.embedder = Embedder(settings.EMBEDDING_MODEL)
         self.decision = DecisionConfig.load()

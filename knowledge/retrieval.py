@@ -57,28 +57,45 @@ def _embed_text(doc: Doc) -> str:
     return ("passage: " if doc.kind == "answer" else "query: ") + doc.text
 
 
+BACKENDS = ("onnx", "torch")
+
+
 class Embedder:
-    """A sentence-transformers model, loaded once per process."""
+    """The embedding model, loaded once per process: on ONNX Runtime (knowledge/onnx_encoder.py)
+    or on PyTorch through sentence-transformers. Both give the same vectors (to 1e-7), so they
+    share one index."""
 
-    def __init__(self, name_or_path: str, threads: int = settings.TORCH_THREADS):
-        import torch
-
-        from knowledge.embedding_model import load_model
-
-        # One thread per query: on a small shared server, torch's thread pool spinning against
-        # the other processes made a single query ~25x slower (730 ms instead of 27 ms).
-        torch.set_num_threads(threads)
+    def __init__(self, name_or_path: str, threads: int = settings.TORCH_THREADS, backend: str = settings.EMBEDDING_BACKEND):
+        if backend not in BACKENDS:
+            raise ValueError(f"MOVE_EMBEDDING_BACKEND must be one of {', '.join(BACKENDS)}, not {backend!r}")
+        if backend == "onnx" and not Path(name_or_path).is_dir():
+            log.warning("embedding model %s is not a local folder: using the torch backend", name_or_path)
+            backend = "torch"
         started = time.perf_counter()
-        self.name = name_or_path
-        self.model = load_model(name_or_path)
-        log.info("embedding model %s loaded in %.1f s", name_or_path, time.perf_counter() - started)
+        self.name, self.backend = name_or_path, backend
+        # One thread per query: on a small shared server, a thread pool spinning against the
+        # other processes made a single query ~25x slower (730 ms instead of 27 ms).
+        if backend == "onnx":
+            from knowledge.onnx_encoder import OnnxEncoder
+
+            self._encoder = OnnxEncoder(Path(name_or_path), threads=threads)
+        else:
+            import torch
+
+            from knowledge.embedding_model import load_model
+
+            torch.set_num_threads(threads)
+            self._encoder = load_model(name_or_path)
+        log.info("embedding model %s (%s) loaded in %.1f s", name_or_path, backend, time.perf_counter() - started)
 
     @property
     def key(self) -> str:
         return hashlib.sha256(self.name.encode()).hexdigest()[:10]
 
     def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
-        vectors = self.model.encode(
+        if self.backend == "onnx":
+            return self._encoder.encode(texts, progress=progress)
+        vectors = self._encoder.encode(
             texts, batch_size=64, convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=progress
         )
         return vectors.astype(np.float32)
@@ -128,7 +145,7 @@ def dense_matrix(kb: KnowledgeBase, embedder: Embedder, index_dir: Path, progres
     seconds = time.perf_counter() - started
     log.info("search index built: %d texts (%d embedded now) in %.1f s", len(texts), len(missing), seconds)
     (index_dir / "index-info.json").write_text(json.dumps(
-        {"fingerprint": kb.fingerprint, "model": embedder.name, "texts": len(texts), "embedded_now": len(missing),
+        {"fingerprint": kb.fingerprint, "model": embedder.name, "backend": embedder.backend, "texts": len(texts), "embedded_now": len(missing),
          "seconds": round(seconds, 1)}, indent=2))
     return vectors
 

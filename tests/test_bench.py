@@ -36,6 +36,14 @@ def test_quick_bench_measures_all_paths_and_writes_a_report(stack, tmp_path, cap
     for level in map(str, plan.levels):
         assert report["ratios"][level]["full_over_baseline_p50"] > 0
         assert report["ratios"][level]["throughput_full_over_baseline"] > 0
+    # latency phases pause between turns (but the sequential one); saturation phases never pause
+    assert [report["latency"]["full"][str(level)]["think_s"] for level in plan.levels] == [
+        0.0 if level == 1 else plan.think_s for level in plan.levels]
+    for path, levels in report["saturation"].items():
+        assert set(levels) == {str(level) for level in plan.saturation_levels}, path
+        for result in levels.values():
+            assert result["errors"] == 0 and result["n"] == plan.saturation_turns and result["think_s"] == 0.0
+    assert report["saturation_ratios"][str(plan.saturation_levels[0])]["throughput_full_over_baseline"] > 0
 
     for path in ("full", "baseline"):
         long = report["long_conversation"][path]
@@ -51,7 +59,8 @@ def test_quick_bench_measures_all_paths_and_writes_a_report(stack, tmp_path, cap
     assert report["memory_after_load"]["baseline"]["baseline_rasa"]["rss_mb"] > 0
     assert report["startup"]["baseline_healthy_s"] > 0
     assert report["retrain"] is None and report["index_build"] is None
-    assert set(report["target_check"]) >= {"p50_ms_at_10", "turns_per_s", "healthy_s", "total_rss_mb"}
+    assert set(report["target_check"]) >= {"p50_ms_at_10", "turns_per_s_saturated", "healthy_s", "total_rss_mb"}
 
     printed = capsys.readouterr().out
-    assert "full/baseline" in printed and "targets (for later optimisation, not asserted)" in printed
+    assert "full/baseline" in printed and "targets (not asserted)" in printed
+    assert "saturation: conversations that never pause" in printed

@@ -125,6 +125,8 @@ def chat():
         log.error("chat backend unavailable: %s", exc)
         raise ApiError(503, "backend_unavailable", kb().phrase("error_unavailable", fallback_lang), session=session) from exc
     messages = [m for m in (_message(item, fallback_lang) for item in raw) if m]
+    if any(isinstance(item.get("custom"), dict) and item["custom"].get("new_session") for item in raw):
+        rasa_client.start_new_session(session)  # keeps long conversations as fast as short ones
     if not messages:  # Rasa answers [] when the action server failed
         log.error("chat backend returned no reply for session %s", session)
         raise ApiError(503, "backend_unavailable", kb().phrase("error_unavailable", fallback_lang), session=session)

@@ -27,6 +27,15 @@ def send(sender: str, message: str, metadata: dict) -> list[dict]:
     return data
 
 
+def start_new_session(sender: str) -> None:
+    """Start a new Rasa session for this conversation, as Rasa does after a pause: its slots (the
+    language, the last topic) carry over, and later turns load only the new session's events."""
+    try:
+        send(sender, "/session_start", {})
+    except RasaUnavailable as exc:  # the next turn simply continues the old session
+        current_app.logger.warning("could not start a new Rasa session: %s", exc)
+
+
 def probe(url: str, timeout: float = 2.0) -> dict:
     try:
         response = _session.get(url, timeout=timeout)
