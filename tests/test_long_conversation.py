@@ -85,3 +85,25 @@ def test_rasa_is_asked_for_a_new_session_only_when_the_action_says_so(stack):
     assert reply.status_code == 200 and reply.json()["messages"]
     assert session_starts(stack, session) == before
     assert "new_session" not in json.dumps(reply.json())
+
+
+def test_a_new_session_carries_each_slot_over_once(chat, stack):
+    """Rasa 3.6 copied every slot event of the old session into the new one, so each session
+    started longer than the last (bot/server.py keeps one per slot): after three splits a session
+    still begins with at most one slot event per slot."""
+    session = None
+    for i in range(3 * MAX_TURNS + 2):
+        session = chat.say(["Where can I rent a flat?", "How do I find a job?", "Jak znaleźć pracę?"][i % 3], session=session)["session"]
+    with sqlite3.connect(stack.extra_env["MOVE_TRACKER_DB"]) as conn:
+        rows = conn.execute("SELECT type_name, data FROM events WHERE sender_id = ? ORDER BY id", (session,)).fetchall()
+    starts = [i for i, (kind, _) in enumerate(rows) if kind == "session_started"]
+    assert len(starts) >= 4
+    last = starts[-1]
+    carried = []
+    for kind, data in rows[last + 1:]:
+        if kind != "slot":
+            break
+        carried.append(json.loads(data)["name"])
+    assert carried, "the language and the last topic carry over"
+    assert len(carried) == len(set(carried)), carried
+    assert {"lang", "last_topic"} <= set(carried)
