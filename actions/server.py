@@ -15,6 +15,7 @@ import argparse
 import logging
 import os
 import secrets
+import sys
 
 from rasa_sdk.endpoint import create_app
 from rasa_sdk.executor import ActionExecutor
@@ -45,7 +46,16 @@ def build_app(token: str):
     return app
 
 
+def keep_torch_out() -> None:
+    """With ONNX Runtime the action server never runs torch, but spaCy (its stop-word lists, in
+    knowledge/textnorm.py) imports thinc, which imports torch when it is installed: 250 MB of
+    memory for nothing. Marking torch as absent makes thinc skip it."""
+    if settings.EMBEDDING_BACKEND == "onnx":
+        sys.modules.setdefault("torch", None)
+
+
 def main(argv: list[str] | None = None) -> None:
+    keep_torch_out()
     parser = argparse.ArgumentParser(prog="python -m actions.server", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--port", type=int, default=settings.ACTIONS_PORT)

@@ -417,8 +417,9 @@ def run_phase(path: Route, questions: dict[str, list[str]], concurrency: int, ma
               conversation_turns: int, seed: int, desc: str, think_s: float = 0.0) -> dict:
     """`concurrency` conversations at once, each `conversation_turns` questions in one language, until
     `max_turns` turns or `max_seconds` have passed. Latency is per turn, as the client sees it. With
-    `think_s`, each conversation pauses after every turn (exponential, that mean, at most 5x), so
-    turns/s is then the offered load, not the capacity."""
+    `think_s`, each conversation starts at a random moment in the first 2 x think_s seconds and
+    pauses after every turn (exponential, that mean, at most 5x), so turns/s is then the offered
+    load, not the capacity."""
     claim_lock = threading.Lock()
     claimed = itertools.count()
     latencies: list[float] = []
@@ -430,6 +431,10 @@ def run_phase(path: Route, questions: dict[str, list[str]], concurrency: int, ma
     def worker(index: int) -> None:
         rng = random.Random(seed * 1000 + index)
         http = requests.Session()
+        # conversations with pauses begin at random moments, as movers do, not all in the same
+        # millisecond (that first burst of N turns would be most of the p95 at 50 conversations)
+        if think_s > 0 and stop.wait(rng.uniform(0, 2 * think_s)):
+            return
         while True:
             lang = rng.choice(settings.LANGUAGES)
             pool = questions[lang]

@@ -46,7 +46,6 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import requests
 from tqdm import tqdm
@@ -54,10 +53,10 @@ from tqdm import tqdm
 import settings
 from scripts.bench import ChatApi, load_knowledge_base, load_questions, machine_info, memory_of, summary
 from scripts.stack import Stack, free_port, prepare
+from scripts.stores import fresh_production_stores
 
 SOAK_DIR = settings.VAR_DIR / "soak"
 ERROR_KINDS = ("http_status", "empty_reply", "exception")
-REDIS_CLAIM_KEY = "move-soak:claimed"  # marks the Redis database as taken while the run uses it
 NO_RATE_LIMITS = {"MOVE_CHAT_RATE_LIMIT_IP": "off", "MOVE_CHAT_RATE_LIMIT_SESSION": "off"}
 
 # What simulated movers type besides questions (the conversation-level intents of bot/data/nlu.yml).
@@ -106,27 +105,12 @@ class Options:
 
 # ---------------------------------------------------------------- fresh stores for one run
 
-def claim_redis_db() -> tuple[int, str]:
-    """An empty Redis database (15 down to 1) on MOVE_SOAK_REDIS_URL's server, marked as taken."""
-    import redis
-
-    base = urlsplit(settings.SOAK_REDIS_URL)
-    for number in range(15, 0, -1):
-        url = f"{base.scheme}://{base.netloc}/{number}"
-        store = redis.Redis.from_url(url)
-        if store.dbsize() == 0 and store.set(REDIS_CLAIM_KEY, "1", nx=True):
-            return number, url
-    raise SystemExit(f"no empty Redis database (1-15) on {base.netloc}")
-
-
 @contextlib.contextmanager
 def fresh_stores(profile: str, run_dir: Path) -> Iterator[dict]:
     """Empty, migrated stores for the run, removed afterwards. Production: a tracker and an app
-    database on MOVE_SOAK_POSTGRES_URL's server and an empty Redis database; development: SQLite
-    files in `run_dir` and in-memory rate-limit counters. Yields the stack's environment and URLs."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
+    database on MOVE_SOAK_POSTGRES_URL's server and an empty Redis database (scripts/stores.py);
+    development: SQLite files in `run_dir` and in-memory rate-limit counters. Yields the stack's
+    environment and URLs."""
     from web.leads import db
     from web.leads.migrate import upgrade
 
@@ -140,37 +124,13 @@ def fresh_stores(profile: str, run_dir: Path) -> Iterator[dict]:
         finally:
             db.dispose(app_url)
         return
-    server = make_url(settings.SOAK_POSTGRES_URL)
-    admin = create_engine(server.set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
-    suffix = uuid.uuid4().hex[:10]
-    names = {"tracker": f"move_soak_tracker_{suffix}", "app": f"move_soak_app_{suffix}"}
-    app_url, redis_url = None, None
-    try:
-        with admin.connect() as conn:
-            for name in names.values():
-                conn.execute(text(f'CREATE DATABASE "{name}"'))
-        # the tracker URL as an operator writes it (Rasa runs psycopg2); the app's with psycopg 3
-        tracker_url = server.set(drivername="postgresql", database=names["tracker"]).render_as_string(hide_password=False)
-        app_url = server.set(drivername="postgresql+psycopg", database=names["app"]).render_as_string(hide_password=False)
-        upgrade(app_url)
-        redis_db, redis_url = claim_redis_db()
-        yield {"env": {"MOVE_TRACKER_DB": tracker_url, "MOVE_DATABASE_URL": app_url, "MOVE_REDIS_URL": redis_url,
-                       "MOVE_RATE_LIMIT_STORAGE": redis_url},
-               "tracker_url": tracker_url.replace("postgresql://", "postgresql+psycopg://", 1), "app_url": app_url,
+    with fresh_production_stores("move_soak", settings.SOAK_POSTGRES_URL, settings.SOAK_REDIS_URL) as stores:
+        names = stores.databases
+        yield {"env": stores.env, "tracker_url": stores.tracker_sqlalchemy_url, "app_url": stores.app_url,
                "described": {"tracker": f"PostgreSQL database {names['tracker']}", "app": f"PostgreSQL database {names['app']}",
-                             "redis": f"Redis database {redis_db} (lock store and rate-limit counters)",
-                             "postgresql_databases": list(names.values()), "redis_db": redis_db, "removed_after_run": True}}
-    finally:
-        if app_url:
-            db.dispose(app_url)
-        if redis_url:
-            import redis
-
-            redis.Redis.from_url(redis_url).flushdb()
-        with admin.connect() as conn:
-            for name in names.values():
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+                             "redis": f"Redis database {stores.redis_db} (lock store and rate-limit counters)",
+                             "postgresql_databases": list(names.values()), "redis_db": stores.redis_db,
+                             "removed_after_run": True}}
 
 
 class MailSink:

@@ -3,6 +3,8 @@ public chat API exactly as the widget uses it."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import requests
 
@@ -134,3 +136,12 @@ def test_action_server_refuses_calls_without_the_shared_token(stack):
     assert requests.post(url, json=body, timeout=10).status_code == 401
     assert requests.post(url, params={"token": "wrong"}, json=body, timeout=10).status_code == 401
     assert requests.get(stack.urls["actions"] + "/health", timeout=10).status_code == 200
+
+
+def test_the_action_server_answers_without_loading_torch(stack):
+    """Embeddings run on ONNX Runtime: torch (250 MB of memory) must not be loaded by the action
+    server, although spaCy's thinc would import it (actions/server.py keeps it out)."""
+    pid = stack.processes["actions"].pid
+    maps = Path(f"/proc/{pid}/maps").read_text()
+    assert "onnxruntime" in maps
+    assert "libtorch" not in maps

@@ -16,38 +16,28 @@ from __future__ import annotations
 
 import secrets
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-import redis
 import requests
 from aiosmtpd.controller import Controller
 from sqlalchemy import create_engine, func, select, text
 
 import settings
 from scripts.stack import Stack, prepare
+from scripts.stores import fresh_production_stores
 from tests.conftest import POSTGRES_ADMIN_URL, ChatClient, free_port
 from tests.mail import Inbox
 from tests.test_lead_form import REFERENCE, Conversation, fill_to_consent, leads_of, payloads_of
 from web.leads import db
-from web.leads.migrate import upgrade
 from web.leads.models import AuditEntry, Consent, Lead, LeadTopic, OutboxMessage, StatusChange
 
 pytestmark = pytest.mark.stack
 
-REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 # Rasa keeps a conversation's lock (a ticket in Redis) this long when the process holding it dies
 # mid-turn; the default is 60 s. Shorter here so the test does not wait a minute for it.
 TICKET_LOCK_LIFETIME_S = "10"
 WAIT_S = 60  # the longest a test waits for something to happen (never reached when all is well)
-
-
-def _empty_redis_db() -> int:
-    for number in range(15, 0, -1):
-        if redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=number).dbsize() == 0:
-            return number
-    pytest.fail("no empty Redis database (1-15) on 127.0.0.1:6379")
 
 
 class Faults:
@@ -111,50 +101,32 @@ def faults(tmp_path_factory):
     # this stack's logs on their own (var/log/ interleaves every stack of every run)
     shared_log_dir, settings.LOG_DIR = settings.LOG_DIR, tmp_path_factory.mktemp("fault-logs")
     print(f"\nlogs of the fault-injection stack: {settings.LOG_DIR}")
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    suffix = uuid.uuid4().hex[:10]
-    names = {"tracker": f"move_fault_tracker_{suffix}", "app": f"move_fault_app_{suffix}"}
-    with admin.connect() as conn:
-        for name in names.values():
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    server = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql+psycopg://", "")
-    tracker_url = f"postgresql://{server}/{names['tracker']}"
-    app_url = f"postgresql+psycopg://{server}/{names['app']}"
-    redis_db = _empty_redis_db()
-    redis_url = f"redis://{REDIS_HOST}:{REDIS_PORT}/{redis_db}"
     inbox = Inbox()
     smtp = Controller(inbox, hostname="127.0.0.1", port=free_port())
     s = found = None
-    try:
-        model = prepare()
-        upgrade(app_url)
-        smtp.start()
-        s = Stack(web_port=free_port(), rasa_port=free_port(), actions_port=free_port(), profile="production",
-                  web_workers=1, rasa_workers=1,
-                  extra_env={"MOVE_TRACKER_DB": tracker_url, "MOVE_DATABASE_URL": app_url,
-                             "MOVE_REDIS_URL": redis_url, "MOVE_RATE_LIMIT_STORAGE": redis_url,
-                             "MOVE_SECRET_KEY": secrets.token_urlsafe(32), "MOVE_ACTIONS_TOKEN": secrets.token_urlsafe(24),
-                             "MOVE_SMTP_HOST": "127.0.0.1", "MOVE_SMTP_PORT": str(smtp.port),
-                             "MOVE_LEADS_NOTIFY_TO": "flytta@lulea.se", "MOVE_NOTIFY_INTERVAL_S": "0.5",
-                             "MOVE_CHAT_RATE_LIMIT_IP": "off", "MOVE_CHAT_RATE_LIMIT_SESSION": "off",
-                             "MOVE_RETENTION_INTERVAL_MINUTES": "0", "TICKET_LOCK_LIFETIME": TICKET_LOCK_LIFETIME_S})
-        s.start(model)
-        print(f"\nfault stack healthy after {s.wait_healthy(timeout=400):.1f} s")
-        found = Faults(s, admin, names, tracker_url, app_url, inbox)
-        yield found
-    finally:
-        if s is not None:
-            s.stop()
-        smtp.stop()
-        if found is not None:
-            found.tracker.dispose()
-        db.dispose(app_url)
-        redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=redis_db).flushdb()
-        with admin.connect() as conn:
-            for name in names.values():
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-        settings.LOG_DIR = shared_log_dir
+    with fresh_production_stores("move_fault", POSTGRES_ADMIN_URL) as stores:
+        try:
+            model = prepare()
+            smtp.start()
+            s = Stack(web_port=free_port(), rasa_port=free_port(), actions_port=free_port(), profile="production",
+                      web_workers=1, rasa_workers=1,
+                      extra_env={**stores.env,
+                                 "MOVE_SECRET_KEY": secrets.token_urlsafe(32), "MOVE_ACTIONS_TOKEN": secrets.token_urlsafe(24),
+                                 "MOVE_SMTP_HOST": "127.0.0.1", "MOVE_SMTP_PORT": str(smtp.port),
+                                 "MOVE_LEADS_NOTIFY_TO": "flytta@lulea.se", "MOVE_NOTIFY_INTERVAL_S": "0.5",
+                                 "MOVE_CHAT_RATE_LIMIT_IP": "off", "MOVE_CHAT_RATE_LIMIT_SESSION": "off",
+                                 "MOVE_RETENTION_INTERVAL_MINUTES": "0", "TICKET_LOCK_LIFETIME": TICKET_LOCK_LIFETIME_S})
+            s.start(model)
+            print(f"\nfault stack healthy after {s.wait_healthy(timeout=400):.1f} s")
+            found = Faults(s, stores.admin, stores.databases, stores.tracker_url, stores.app_url, inbox)
+            yield found
+        finally:
+            if s is not None:
+                s.stop()
+            smtp.stop()
+            if found is not None:
+                found.tracker.dispose()
+            settings.LOG_DIR = shared_log_dir
 
 
 @pytest.fixture(autouse=True)

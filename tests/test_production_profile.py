@@ -17,7 +17,6 @@ import re
 import secrets
 import subprocess
 import time
-import uuid
 from pathlib import Path
 
 import pytest
@@ -28,11 +27,11 @@ from sqlalchemy import create_engine, select, text
 
 import settings
 from scripts.stack import Stack, prepare, profile_problems
+from scripts.stores import fresh_production_stores
 from tests.conftest import POSTGRES_ADMIN_URL, ChatClient, free_port
 from tests.mail import Inbox
 from tests.test_lead_form import REFERENCE, Conversation, fill_to_consent, leads_of
 from web.leads import db
-from web.leads.migrate import upgrade
 from web.leads.models import OutboxMessage
 
 pytestmark = pytest.mark.stack
@@ -41,55 +40,30 @@ REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 RENT = {"pl": "Jak wynająć mieszkanie w Luleå?", "sv": "Hur hyr jag en lägenhet i Luleå?"}
 
 
-def _empty_redis_db() -> int:
-    """A Redis database number nobody uses (no keys), so the test can empty it afterwards."""
-    for number in range(15, 0, -1):
-        if redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=number).dbsize() == 0:
-            return number
-    pytest.fail("no empty Redis database (1-15) on 127.0.0.1:6379")
-
-
 @pytest.fixture(scope="session")
 def production(tmp_path_factory):
     """The stack on the production profile, with its database URLs, Redis database and SMTP inbox."""
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    suffix = uuid.uuid4().hex[:10]
-    names = {"tracker": f"move_prod_tracker_{suffix}", "app": f"move_prod_app_{suffix}"}
-    with admin.connect() as conn:
-        for name in names.values():
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    server = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql+psycopg://", "")
-    tracker_url = f"postgresql://{server}/{names['tracker']}"  # as an operator writes it; Rasa runs psycopg2
-    app_url = f"postgresql+psycopg://{server}/{names['app']}"
-    redis_db = _empty_redis_db()
-    redis_url = f"redis://{REDIS_HOST}:{REDIS_PORT}/{redis_db}"
     inbox = Inbox()
     smtp = Controller(inbox, hostname="127.0.0.1", port=free_port())
     s = None
-    try:
-        model = prepare()
-        upgrade(app_url)
-        smtp.start()
-        s = Stack(web_port=free_port(), rasa_port=free_port(), actions_port=free_port(),
-                  profile="production", web_workers=2, rasa_workers=2,
-                  extra_env={"MOVE_TRACKER_DB": tracker_url, "MOVE_DATABASE_URL": app_url,
-                             "MOVE_REDIS_URL": redis_url, "MOVE_RATE_LIMIT_STORAGE": redis_url,
-                             "MOVE_SECRET_KEY": secrets.token_urlsafe(32), "MOVE_ACTIONS_TOKEN": secrets.token_urlsafe(24),
-                             "MOVE_SMTP_HOST": "127.0.0.1", "MOVE_SMTP_PORT": str(smtp.port),
-                             "MOVE_LEADS_NOTIFY_TO": "flytta@lulea.se", "MOVE_NOTIFY_INTERVAL_S": "0.5"})
-        s.start(model)
-        s.wait_healthy(timeout=400)
-        yield {"stack": s, "tracker_url": tracker_url, "app_url": app_url, "redis_db": redis_db, "inbox": inbox}
-    finally:
-        if s is not None:
-            s.stop()
-        smtp.stop()
-        db.dispose(app_url)
-        redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=redis_db).flushdb()
-        with admin.connect() as conn:
-            for name in names.values():
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with fresh_production_stores("move_prod", POSTGRES_ADMIN_URL) as stores:
+        try:
+            model = prepare()
+            smtp.start()
+            s = Stack(web_port=free_port(), rasa_port=free_port(), actions_port=free_port(),
+                      profile="production", web_workers=2, rasa_workers=2,
+                      extra_env={**stores.env,
+                                 "MOVE_SECRET_KEY": secrets.token_urlsafe(32), "MOVE_ACTIONS_TOKEN": secrets.token_urlsafe(24),
+                                 "MOVE_SMTP_HOST": "127.0.0.1", "MOVE_SMTP_PORT": str(smtp.port),
+                                 "MOVE_LEADS_NOTIFY_TO": "flytta@lulea.se", "MOVE_NOTIFY_INTERVAL_S": "0.5"})
+            s.start(model)
+            s.wait_healthy(timeout=400)
+            yield {"stack": s, "tracker_url": stores.tracker_url, "app_url": stores.app_url, "redis_db": stores.redis_db,
+                   "inbox": inbox}
+        finally:
+            if s is not None:
+                s.stop()
+            smtp.stop()
 
 
 @pytest.fixture(scope="session")

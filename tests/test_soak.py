@@ -12,7 +12,7 @@ import redis
 from sqlalchemy import create_engine, text
 
 import settings
-from scripts import soak
+from scripts import soak, stores
 
 pytestmark = pytest.mark.stack
 
@@ -87,4 +87,4 @@ def test_the_run_says_the_rate_limits_were_off_and_removes_its_stores(short_soak
         admin.dispose()
     assert len(stack["stores"]["postgresql_databases"]) == 2 and left == []
     redis_db = redis.Redis.from_url(settings.SOAK_REDIS_URL.rstrip("/") + f"/{stack['stores']['redis_db']}")
-    assert not redis_db.exists(soak.REDIS_CLAIM_KEY)  # emptied (someone else's test may use it by now)
+    assert not redis_db.exists(stores.REDIS_CLAIM_KEY)  # emptied (someone else's test may use it by now)

@@ -17,19 +17,17 @@ import secrets
 import sqlite3
 import subprocess
 import time
-import uuid
 
 import pytest
-import redis
 import requests
 from sqlalchemy import create_engine, text
 
 import settings
 from scripts.stack import Stack, prepare
+from scripts.stores import fresh_production_stores
 from tests.conftest import POSTGRES_ADMIN_URL, ChatClient, free_port
 from tests.test_lead_form import REFERENCE, Conversation
-from web.leads import db, retention, tracker_privacy
-from web.leads.migrate import upgrade
+from web.leads import retention, tracker_privacy
 
 pytestmark = pytest.mark.stack
 
@@ -227,47 +225,23 @@ class RasaAndWeb(Stack):
         return commands
 
 
-def _empty_redis_db() -> int:
-    for number in range(15, 0, -1):
-        if redis.Redis(host="127.0.0.1", port=6379, db=number).dbsize() == 0:
-            return number
-    pytest.fail("no empty Redis database (1-15) on 127.0.0.1:6379")
-
-
 @pytest.fixture(scope="module")
 def postgres_stack(stack):
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    suffix = uuid.uuid4().hex[:10]
-    names = {"tracker": f"move_privacy_tracker_{suffix}", "app": f"move_privacy_app_{suffix}"}
-    with admin.connect() as conn:
-        for name in names.values():
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    server = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql+psycopg://", "")
-    tracker_url, app_url = f"postgresql://{server}/{names['tracker']}", f"postgresql+psycopg://{server}/{names['app']}"
-    redis_db = _empty_redis_db()
-    redis_url = f"redis://127.0.0.1:6379/{redis_db}"
     s = None
-    try:
-        upgrade(app_url)
-        s = RasaAndWeb(web_port=free_port(), rasa_port=free_port(), actions_port=stack.actions_port,
-                       profile="production", web_workers=2, rasa_workers=1,
-                       extra_env={"MOVE_TRACKER_DB": tracker_url, "MOVE_DATABASE_URL": app_url,
-                                  "MOVE_REDIS_URL": redis_url, "MOVE_RATE_LIMIT_STORAGE": redis_url,
-                                  "MOVE_SECRET_KEY": secrets.token_urlsafe(32), "MOVE_ACTIONS_TOKEN": stack.actions_token,
-                                  "MOVE_CHAT_RATE_LIMIT_IP": "off", "MOVE_CHAT_RATE_LIMIT_SESSION": "off",
-                                  "MOVE_RETENTION_INTERVAL_MINUTES": "0.01"})  # every 0.6 s, in each web worker
-        s.start(prepare())
-        s.wait_healthy(timeout=400)
-        yield {"stack": s, "tracker_url": tracker_url}
-    finally:
-        if s is not None:
-            s.stop()
-        db.dispose(app_url)
-        redis.Redis(host="127.0.0.1", port=6379, db=redis_db).flushdb()
-        with admin.connect() as conn:
-            for name in names.values():
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with fresh_production_stores("move_privacy", POSTGRES_ADMIN_URL) as stores:
+        try:
+            s = RasaAndWeb(web_port=free_port(), rasa_port=free_port(), actions_port=stack.actions_port,
+                           profile="production", web_workers=2, rasa_workers=1,
+                           extra_env={**stores.env,
+                                      "MOVE_SECRET_KEY": secrets.token_urlsafe(32), "MOVE_ACTIONS_TOKEN": stack.actions_token,
+                                      "MOVE_CHAT_RATE_LIMIT_IP": "off", "MOVE_CHAT_RATE_LIMIT_SESSION": "off",
+                                      "MOVE_RETENTION_INTERVAL_MINUTES": "0.01"})  # every 0.6 s, in each web worker
+            s.start(prepare())
+            s.wait_healthy(timeout=400)
+            yield {"stack": s, "tracker_url": stores.tracker_url}
+        finally:
+            if s is not None:
+                s.stop()
 
 
 def wait_for(condition, what: str, timeout: float = 90):
