@@ -282,7 +282,10 @@ class Stack:
             "rasa": [str(RASA_BIN / "python"), "-m", "bot.server", "run", "--model", str(model), "--endpoints", ENDPOINTS[self.profile],
                      "--credentials", "bot/credentials.yml", "--interface", "127.0.0.1", "--port", str(self.rasa_port)],
             "web": [str(APP_BIN / "gunicorn"), "--bind", f"{self.web_host}:{self.web_port}", "--workers", str(self.web_workers),
-                    "--threads", "8", "--timeout", "60", "--access-logfile", "-", "web:create_app()"],
+                    # keep-alive longer than a client's pause between turns: with gunicorn's 2 s, a
+                    # widget posting just as the server closed the idle connection got a reset
+                    # (seen in make bench and make soak with 2 s pauses)
+                    "--threads", "8", "--timeout", "60", "--keep-alive", "75", "--access-logfile", "-", "web:create_app()"],
         }
 
     def start(self, model: Path) -> None:
