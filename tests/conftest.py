@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from pathlib import Path
 
 # No background retention job in test processes (settings are read once, at import): an in-process
@@ -20,6 +21,18 @@ from knowledge.loader import load_knowledge
 from scripts.stack import free_port  # noqa: F401  (tests import it from here)
 
 ROOT = settings.ROOT
+
+
+def wait_until(check, what: str, timeout: float = 60.0, interval: float = 0.2):
+    """Poll `check` until it returns something truthy and return that; fail the test, saying what
+    was awaited, after `timeout` seconds (never reached when all is well)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(interval)
+    pytest.fail(f"waited {timeout:.0f} s for {what}")
 
 
 @pytest.fixture(scope="session")

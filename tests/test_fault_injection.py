@@ -15,7 +15,6 @@ INSERT, where it is killed or loses its connection.
 from __future__ import annotations
 
 import secrets
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -26,7 +25,7 @@ from sqlalchemy import create_engine, func, select, text
 import settings
 from scripts.stack import Stack, prepare
 from scripts.stores import fresh_production_stores
-from tests.conftest import POSTGRES_ADMIN_URL, ChatClient, free_port
+from tests.conftest import POSTGRES_ADMIN_URL, ChatClient, free_port, wait_until
 from tests.mail import Inbox
 from tests.test_lead_form import REFERENCE, Conversation, fill_to_consent, leads_of, payloads_of
 from web.leads import db
@@ -87,13 +86,7 @@ class Faults:
 
 
 def wait_for(what: str, check):
-    deadline = time.monotonic() + WAIT_S
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.1)
-    pytest.fail(f"waited {WAIT_S} s for {what}")
+    return wait_until(check, what, timeout=WAIT_S, interval=0.1)
 
 
 @pytest.fixture(scope="module")

@@ -3,13 +3,12 @@ with its sources, and editors' changes served without a restart or retrain."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 import requests
 
 import settings
 from actions.replies import topic_payload
+from tests.conftest import wait_until
 
 pytestmark = pytest.mark.stack
 
@@ -28,13 +27,7 @@ def test_every_topic_is_answered_in_each_language_with_its_sources(chat, stack, 
 
 
 def _wait_for(predicate, timeout: float = 30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.3)
-    raise AssertionError("condition not met in time")
+    return wait_until(predicate, "the edit to be served", timeout=timeout, interval=0.3)
 
 
 def test_edited_answer_is_served_without_restart_and_broken_edit_keeps_last_good(chat, stack):

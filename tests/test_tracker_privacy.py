@@ -25,7 +25,7 @@ from sqlalchemy import create_engine, text
 import settings
 from scripts.stack import Stack, prepare
 from scripts.stores import fresh_production_stores
-from tests.conftest import POSTGRES_ADMIN_URL, ChatClient, free_port
+from tests.conftest import POSTGRES_ADMIN_URL, ChatClient, free_port, wait_until
 from tests.test_lead_form import REFERENCE, Conversation
 from web.leads import retention, tracker_privacy
 
@@ -245,12 +245,7 @@ def postgres_stack(stack):
 
 
 def wait_for(condition, what: str, timeout: float = 90):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.5)
-    pytest.fail(f"the scheduled retention job did not {what} within {timeout:.0f} s")
+    wait_until(condition, f"the scheduled retention job to {what}", timeout=timeout, interval=0.5)
 
 
 def test_on_postgresql_the_web_workers_mask_and_delete_by_themselves(postgres_stack, kb):
