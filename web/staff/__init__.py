@@ -64,29 +64,7 @@ def init_staff(app: Flask) -> None:
     app.extensions["staff_limiter"] = limiter
     cli.register(app)
     sender.init_sender(app)
-    init_retention(app)
-
-
-def init_retention(app: Flask) -> None:
-    """Start the retention job's thread (web.leads.retention) on the first request, like the email
-    sender, so `flask` CLI commands never start one; its first run is one interval later."""
-    import threading
-
-    from web.leads.retention import RetentionScheduler
-
-    app.extensions["retention_scheduler"] = None
-    lock = threading.Lock()
-
-    @app.before_request
-    def start_retention_once() -> None:
-        if app.extensions.get("retention_scheduler") is not None or app.config["RETENTION_INTERVAL_S"] <= 0:
-            return
-        with lock:
-            if app.extensions.get("retention_scheduler") is None:
-                thread = RetentionScheduler(app.config["DATABASE_URL"], app.config.get("TRACKER_DB") or settings.TRACKER_DB,
-                                            app.config["RETENTION_INTERVAL_S"])
-                app.extensions["retention_scheduler"] = thread
-                thread.start()
+    sender.init_retention(app)
 
 
 @bp.before_request
