@@ -30,7 +30,9 @@ class FreshStores:
     @property
     def tracker_sqlalchemy_url(self) -> str:
         """The tracker database for this (Python 3.11) side, which has psycopg 3."""
-        return self.tracker_url.replace("postgresql://", "postgresql+psycopg://", 1)
+        from web.leads.tracker_privacy import tracker_url
+
+        return tracker_url(self.tracker_url)
 
     @property
     def env(self) -> dict[str, str]:

@@ -28,7 +28,7 @@ from scripts.stores import fresh_production_stores
 from tests.conftest import POSTGRES_ADMIN_URL, ChatClient, free_port, wait_until
 from tests.mail import Inbox
 from tests.test_lead_form import REFERENCE, Conversation, fill_to_consent, leads_of, payloads_of
-from web.leads import db
+from web.leads import db, tracker_privacy
 from web.leads.models import AuditEntry, Consent, Lead, LeadTopic, OutboxMessage, StatusChange
 
 pytestmark = pytest.mark.stack
@@ -45,7 +45,7 @@ class Faults:
     def __init__(self, stack: Stack, admin, names: dict[str, str], tracker_url: str, app_url: str, inbox: Inbox):
         self.stack, self.admin, self.names = stack, admin, names
         self.tracker_url, self.app_url, self.inbox = tracker_url, app_url, inbox
-        self.tracker = create_engine(tracker_url.replace("postgresql://", "postgresql+psycopg://"), pool_pre_ping=True)
+        self.tracker = create_engine(tracker_privacy.tracker_url(tracker_url), pool_pre_ping=True)
 
     def terminate(self, database: str, pid: int | None = None) -> int:
         """Cut the server side of connections to one database (all, or one backend): what a restart

@@ -33,6 +33,7 @@ from tests.mail import Inbox
 from tests.test_lead_form import REFERENCE, Conversation, fill_to_consent, leads_of
 from web.leads import db
 from web.leads.models import OutboxMessage
+from web.leads.tracker_privacy import tracker_url
 
 pytestmark = pytest.mark.stack
 
@@ -85,7 +86,7 @@ def _children(pid: int) -> list[int]:
 
 
 def _tracker_events(url: str, session: str) -> list[str]:
-    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    engine = create_engine(tracker_url(url))
     try:
         with engine.connect() as conn:
             return list(conn.scalars(text("SELECT type_name FROM events WHERE sender_id = :s ORDER BY id"), {"s": session}))

@@ -42,7 +42,7 @@ def events(tracker_db: str, session: str) -> list[tuple[str, dict]]:
     """(type_name, event) of every stored row of the conversation, oldest first (SQLite or PostgreSQL)."""
     query = "SELECT type_name, data FROM events WHERE sender_id = :s ORDER BY id"
     if "://" in tracker_db:
-        engine = create_engine(tracker_db.replace("postgresql://", "postgresql+psycopg://"))
+        engine = create_engine(tracker_privacy.tracker_url(tracker_db))
         try:
             with engine.connect() as conn:
                 rows = conn.execute(text(query), {"s": session}).all()
@@ -72,7 +72,7 @@ def age(tracker_db: str, session: str, days: float) -> None:
     """Move the whole conversation `days` into the past, as if nobody had written since."""
     sql = "UPDATE events SET timestamp = timestamp - :d WHERE sender_id = :s"
     if "://" in tracker_db:
-        engine = create_engine(tracker_db.replace("postgresql://", "postgresql+psycopg://"))
+        engine = create_engine(tracker_privacy.tracker_url(tracker_db))
         try:
             with engine.begin() as conn:
                 conn.execute(text(sql), {"d": days * 86400, "s": session})

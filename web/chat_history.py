@@ -29,6 +29,8 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ProgrammingError, SQLAlchemyError
 
+from web.leads.tracker_privacy import tracker_url
+
 log = logging.getLogger(__name__)
 
 EVENTS_QUERY = ("SELECT type_name, timestamp, data FROM events WHERE sender_id = :session "
@@ -52,12 +54,8 @@ def _server_engine(url: str) -> Engine:
     with _engines_lock:
         engine = _engines.get(url)
         if engine is None:
-            parsed = make_url(url)
-            if parsed.get_backend_name() != "postgresql":
-                raise ValueError(f"tracker store: only SQLite files and PostgreSQL are supported, not {parsed.get_backend_name()}")
             engine = _engines[url] = create_engine(
-                parsed.set(drivername="postgresql+psycopg"), pool_pre_ping=True,
-                connect_args={"options": "-c default_transaction_read_only=on"})
+                tracker_url(url), pool_pre_ping=True, connect_args={"options": "-c default_transaction_read_only=on"})
         return engine
 
 
