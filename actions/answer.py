@@ -1,49 +1,47 @@
-"""action_answer: every question, greeting and button press that is not the lead form.
+"""action_answer: every message and button press that is not an answer to the lead form.
 
-It settles the reply language, then answers a chosen topic, shows more detail, or asks the
-retriever which topic fits and acts on the decision (answer / clarify / out of scope / decline).
+It settles the reply language, then reads the message against the conversation:
+1. someone in danger: the emergency (112) or crisis text first, whatever else the message says;
+2. a button (topic, more details, topics, a person);
+3. a conversation act the classifier is sure of: greeting, how-are-you, who-are-you, thanks, bye,
+   "ok", "yes" / "no" (read against what the bot offered last), "I don't know", a wish to talk to
+   a person (starts the contact form), "that's not what I asked" (repair), a follow-up;
+4. a follow-up on the current topic ("and how much does it cost?"): answered from the part of
+   that topic that fits the question;
+5. otherwise the standalone decision: answer / ask back / out of scope / "I don't know".
+The same text is never sent twice in a row.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import re
-from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 import settings
 from actions import replies
 from actions.runtime import runtime
-from knowledge import langid
-from knowledge.decide import decide
-from knowledge.nlu_export import TOPIC_INTENT_PREFIX
+from knowledge import facets, langid
+from knowledge.understand import Reading, looks_random, understand
 from web.leads.service import record_turn
 
 log = logging.getLogger(__name__)
 
-
-SMALL_TALK = {"greet": "greet", "goodbye": "goodbye", "thanks": "thanks"}
-SMALL_TALK_MAX_WORDS = 4
-SHORT_COMMAND_WORDS = 6
+SMALL_TALK = ("greet", "goodbye", "thanks", "how_are_you", "who_are_you")
 _HAS_LETTER = re.compile(r"[^\W\d_]")
-
-
-def rasa_out_of_scope(message: dict[str, Any]) -> float:
-    return next((float(i.get("confidence") or 0) for i in message.get("intent_ranking") or [] if i.get("name") == "out_of_scope"), 0.0)
-
-
-def rasa_topic_scores(message: dict[str, Any]) -> dict[str, float]:
-    """Rasa's confidence per topic, from its intent ranking (intents named kb.<topic id>)."""
-    ranking = message.get("intent_ranking") or []
-    return {
-        item["name"][len(TOPIC_INTENT_PREFIX):]: float(item.get("confidence") or 0.0)
-        for item in ranking
-        if str(item.get("name", "")).startswith(TOPIC_INTENT_PREFIX)
-    }
+# A follow-up is short: a longer message without its own topic is a new question.
+FOLLOWUP_MAX_WORDS = 9
+# A follow-up is answered from the current topic's best passage when it is at least this similar.
+PASSAGE_MIN = 0.80
+# What the last reply offered, so that "yes" means something: the details of the topic, or a person.
+OFFER_DETAILS, OFFER_PERSON = "details", "person"
+FORM = "lead_form"
+CONTACT_TOPIC = "service.contact"  # its answer offers the contact form: "yes" starts it
 
 
 def conversation_language(tracker: Tracker, text: str, is_payload: bool) -> str:
@@ -70,64 +68,257 @@ def needs_new_session(tracker: Tracker) -> bool:
     return sum(1 for event in tracker.events if event.get("event") == "user") >= settings.SESSION_MAX_TURNS
 
 
+def fingerprint(messages: list[dict]) -> str:
+    return hashlib.sha256("\n".join(m.get("text", "") for m in messages).encode()).hexdigest()[:16]
+
+
+class Turn:
+    """One turn of action_answer: the conversation's state in, the messages and slot changes out."""
+
+    def __init__(self, tracker: Tracker):
+        self.tracker = tracker
+        self.rt = runtime()
+        self.kb = self.rt.kb
+        message = tracker.latest_message
+        self.text = (message.get("text") or "").strip()
+        self.intent = (message.get("intent") or {}).get("name") or ""
+        self.entities = {e.get("entity"): e.get("value") for e in message.get("entities") or []}
+        self.is_payload = self.text.startswith("/")
+        self.lang = conversation_language(tracker, self.text, self.is_payload)
+        self.last_topic = tracker.get_slot("last_topic")
+        self.offer = tracker.get_slot("last_offer")
+        self.candidates = [t for t in tracker.get_slot("last_candidates") or [] if t in self.kb.topics]
+        self.events: list[EventType] = []
+        self.start_form = False
+        self.new_offer: str | None = None
+        self.new_candidates: list[str] | None = None
+
+    # ---------------------------------------------------------------- replies
+
+    def phrase(self, key: str, buttons: list[dict] | None = None, **fields) -> list[dict]:
+        return [{**replies.text(self.kb, key, self.lang, buttons), **fields}]
+
+    def topic_answer(self, topic_id: str, candidates: list[str], related: list[str] | None = None) -> list[dict]:
+        self.last_topic = topic_id
+        out = replies.answer(self.kb, topic_id, self.lang, candidates, related)
+        if topic_id == CONTACT_TOPIC:
+            self.new_offer = OFFER_PERSON
+        elif self.kb.topics[topic_id].entry(self.lang).details:
+            self.new_offer = OFFER_DETAILS
+        out[0]["decision"] = "answer"
+        return out
+
+    def details(self, topic_id: str | None) -> list[dict]:
+        out = replies.details(self.kb, topic_id, self.lang)
+        out[0]["decision"] = "details" if topic_id in self.kb.topics else "rephrase"
+        return out
+
+    def passage_answer(self, topic_id: str, reading: Reading, context: Reading | None = None) -> list[dict] | None:
+        """The part of a topic that answers a follow-up, unless it is what was just said. Passages
+        are scored by the question alone and read in the topic's context, plus a bonus when they
+        have the kind of fact asked for (an amount for "how much", a duration for "how long")."""
+        previous = self.tracker.get_slot("last_reply")
+        wanted = facets.asked(reading.text)
+        plain = dict(self.rt.retriever.passages(topic_id, self.lang, reading.vector))
+        in_context = dict(self.rt.retriever.passages(topic_id, self.lang, context.vector)) if context else plain
+        scored = sorted(((0.5 * plain[p] + 0.5 * in_context[p] + facets.bonus(p, wanted), p) for p in plain), reverse=True)
+        for score, body in scored[:3]:
+            if score < PASSAGE_MIN:
+                break
+            message = replies.passage(self.kb, topic_id, self.lang, body)
+            if fingerprint([message]) != previous:
+                self.last_topic = topic_id
+                message["decision"] = "answer"
+                return [message]
+        return None
+
+    def emergency(self, kind: str) -> list[dict]:
+        return replies.emergency(self.kb, kind, self.lang)
+
+    def small_talk(self, act: str) -> list[dict]:
+        buttons = None
+        if act in ("ack", "deny"):
+            buttons = [replies.browse_button(self.kb, self.lang), replies.talk_button(self.kb, self.lang)]
+        if act == "dont_know":
+            self.new_offer = OFFER_PERSON
+            buttons = [replies.browse_button(self.kb, self.lang), replies.talk_button(self.kb, self.lang)]
+        key = {"greet": "greet", "goodbye": "goodbye", "thanks": "thanks"}.get(act, act)
+        return self.phrase(key, buttons, decision="small_talk", act=act)
+
+    def handoff(self) -> list[dict]:
+        self.start_form = True
+        return []
+
+    # ---------------------------------------------------------------- reading a message
+
+    def reply(self) -> list[dict]:
+        if self.intent == "set_language" and self.entities.get("lang") in settings.LANGUAGES:
+            self.lang = self.entities["lang"]
+            self.events.append(SlotSet("lang_locked", True))
+            return self.phrase("language_switched", language_name=self.kb.phrase("language_name", self.lang), decision="language")
+        if not self.is_payload and langid.requested_language(self.text) and len(self.text.split()) <= 6:
+            self.events.append(SlotSet("lang_locked", True))
+            return self.phrase("language_switched", language_name=self.kb.phrase("language_name", self.lang), decision="language")
+        if self.is_payload:
+            return self.button()
+        if not _HAS_LETTER.search(self.text):
+            return self.rephrase()
+        reading = understand(self.rt.retriever, self.rt.decision, self.text, self.lang)
+        log.info("reading danger=%s act=%s(%.2f) decision=%s topic=%s candidates=%s scores=%s", reading.danger, reading.act,
+                 reading.act_p, reading.decision.kind, reading.decision.topic, reading.decision.candidates, reading.decision.scores)
+        if reading.danger:
+            out = self.emergency(reading.danger)
+        elif reading.act is None and reading.decision.kind != "answer" and (looks_random(self.text) or (reading.decision.kind == "decline" and reading.ranking.lexical_top == 0
+                                                                  and reading.words <= 3)):
+            out = self.rephrase()
+        elif self.wants_person(reading):
+            out = self.handoff()
+        else:
+            out = self.act(reading) or self.followup(reading) or self.standalone(reading)
+        _record_turn_later(self.tracker.sender_id, self.lang, self.text, out[0].get("decision", "") if out else "handoff",
+                           out[0].get("topic") if out else None)
+        return out
+
+    def wants_person(self, reading: Reading) -> bool:
+        """"Can someone from the team contact me?" reads much like the contact topic: a request
+        for a person wins when the classifier sees one and the topic would be the contact page."""
+        p = reading.ranking.acts.get("talk_to_person", 0.0)
+        return reading.act == "talk_to_person" or (p >= 0.2 and reading.decision.candidates[:1] == [CONTACT_TOPIC]
+                                                   and reading.words <= 20)
+
+    def button(self) -> list[dict]:
+        if self.intent == "ask_topic" and self.entities.get("topic") in self.kb.topics:
+            return self.topic_answer(self.entities["topic"], [self.entities["topic"]])
+        if self.intent == "more_details":
+            return self.details(self.last_topic)
+        if self.intent == "browse_topics":
+            return self.menu()
+        if self.intent == "talk_to_person":
+            return self.handoff()
+        return self.rephrase()
+
+    def menu(self) -> list[dict]:
+        out = replies.topics_menu(self.kb, self.lang)
+        out[0]["decision"] = "menu"
+        return out
+
+    def rephrase(self) -> list[dict]:
+        return self.phrase("ask_rephrase", [replies.browse_button(self.kb, self.lang), replies.talk_button(self.kb, self.lang)],
+                           decision="rephrase", topic=None, candidates=[])
+
+    def act(self, reading: Reading) -> list[dict] | None:
+        act = reading.act
+        if act is None:
+            return None
+        if act in SMALL_TALK or act == "dont_know":
+            return self.small_talk(act)
+        if act == "talk_to_person":
+            return self.handoff()
+        if act == "ack":
+            return self.small_talk("ack")
+        if act == "affirm":
+            if self.offer == OFFER_DETAILS and self.last_topic:
+                return self.details(self.last_topic)
+            if self.offer == OFFER_PERSON:
+                return self.handoff()
+            return self.small_talk("ack")
+        if act == "deny":
+            return self.small_talk("deny")
+        if act == "cancel":
+            return self.phrase("cancel_nothing", [replies.browse_button(self.kb, self.lang)], decision="small_talk", act="cancel")
+        if act == "more_details":
+            return self.details(self.last_topic) if self.last_topic else self.menu()
+        if act == "browse_topics":
+            return self.menu()
+        if act == "repair":
+            return self.repair(reading)
+        return None  # followup: read against the current topic below
+
+    def repair(self, reading: Reading) -> list[dict]:
+        """"That's not what I asked" / "I meant schools": the topic named, or the other candidates."""
+        named = reading.decision
+        if named.kind == "answer" and named.topic != self.last_topic and reading.ranking.lexical_top > 0:
+            return self.topic_answer(named.topic, named.candidates)
+        others = [t for t in self.candidates + reading.decision.candidates if t != self.last_topic]
+        others = list(dict.fromkeys(others))[:3]
+        if not others:
+            return self.rephrase()
+        self.new_candidates = others
+        buttons = [replies.topic_button(self.kb, t, self.lang) for t in others] + [replies.talk_button(self.kb, self.lang)]
+        return self.phrase("repair", buttons, decision="clarify", topic=None, candidates=others)
+
+    def in_context(self, topic_id: str) -> Reading:
+        """The message read as a question about `topic_id` ("Preschool: and how much does it cost?")."""
+        return understand(self.rt.retriever, self.rt.decision, f"{self.kb.title(topic_id, self.lang)}: {self.text}", self.lang)
+
+    def followup(self, reading: Reading) -> list[dict] | None:
+        """A short message without a topic of its own, read as a question about the current topic."""
+        topic = self.last_topic
+        if topic not in self.kb.topics or reading.words > FOLLOWUP_MAX_WORDS:
+            return None
+        own = reading.decision
+        if reading.act != "followup" and own.kind == "answer" and own.topic != topic:
+            return None  # a question with its own topic ("and what about rent?")
+        if reading.act != "followup" and own.kind == "out_of_scope":
+            return None
+        context = self.in_context(topic)
+        target = topic
+        if context.decision.kind == "answer" and context.decision.topic in self.kb.topics[topic].related:
+            target = context.decision.topic  # "what about my youngest, she's 2?" after schools -> preschool
+            if target != self.last_topic:
+                return self.topic_answer(target, context.decision.candidates)
+        return self.passage_answer(target, reading, context) or (
+            self.details(target) if self.tracker.get_slot("last_reply") != fingerprint(self.details(target)) else None)
+
+    def standalone(self, reading: Reading) -> list[dict]:
+        decision = reading.decision
+        if decision.kind == "answer":
+            if decision.topic == self.last_topic:  # asked again, in other words: the part that fits, not the same article
+                same = self.passage_answer(decision.topic, reading, self.in_context(decision.topic))
+                if same:
+                    return same
+            close = [t for t in decision.candidates[1:] if decision.scores.get(t, 0) >= self.rt.decision.answer_min]
+            related = close + [t for t in self.kb.topics[decision.topic].related if t not in close]
+            self.new_candidates = decision.candidates
+            return self.topic_answer(decision.topic, decision.candidates, related)
+        self.new_candidates = decision.candidates
+        if decision.kind == "clarify":
+            out = replies.clarify(self.kb, decision.candidates, self.lang)
+        elif decision.kind == "out_of_scope":
+            out = replies.out_of_scope(self.kb, decision.oos_category, decision.candidates, self.lang)
+        else:
+            self.new_offer = OFFER_PERSON
+            out = replies.decline(self.kb, decision.candidates, self.lang)
+        out[0]["decision"] = decision.kind
+        return out
+
+    # ---------------------------------------------------------------- the turn's events
+
+    def finish(self, dispatcher: CollectingDispatcher, out: list[dict]) -> list[EventType]:
+        slot = self.tracker.get_slot
+        if self.start_form:
+            dispatcher.utter_message(json_message={**replies.text(self.kb, "handoff_intro", self.lang), "decision": "handoff"})
+            from actions.lead_form import cleared_slots
+
+            return [SlotSet("lang", self.lang), *self.events, *cleared_slots(self.tracker), SlotSet("last_offer", None),
+                    FollowupAction(FORM)]
+        if needs_new_session(self.tracker):
+            out[-1]["new_session"] = True  # read by web/api.py, never shown
+        for message in out:
+            dispatcher.utter_message(json_message=message)
+        events = list(self.events)
+        changes = {"lang": self.lang, "last_topic": self.last_topic, "last_offer": self.new_offer,
+                   "last_reply": fingerprint(out[:1])}
+        if self.new_candidates is not None:
+            changes["last_candidates"] = self.new_candidates
+        events += [SlotSet(name, value) for name, value in changes.items() if value != slot(name)]
+        return events
+
+
 class ActionAnswer(Action):
     def name(self) -> str:
         return "action_answer"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
-        rt = runtime()
-        kb = rt.kb
-        message = tracker.latest_message
-        text = (message.get("text") or "").strip()
-        intent = (message.get("intent") or {}).get("name") or ""
-        entities = {e.get("entity"): e.get("value") for e in message.get("entities") or []}
-        is_payload = text.startswith("/")
-        lang = conversation_language(tracker, text, is_payload)
-        events: list = []
-        last_topic = tracker.get_slot("last_topic")
-
-        if intent == "set_language" and entities.get("lang") in settings.LANGUAGES:
-            lang = entities["lang"]
-            events.append(SlotSet("lang_locked", True))
-            out = [replies.text(kb, "language_switched", lang, language_name=kb.phrase("language_name", lang))]
-        elif not is_payload and langid.requested_language(text) and len(text.split()) <= 6:
-            events.append(SlotSet("lang_locked", True))
-            out = [replies.text(kb, "language_switched", lang, language_name=kb.phrase("language_name", lang))]
-        elif intent == "ask_topic" and entities.get("topic") in kb.topics:
-            last_topic = entities["topic"]
-            out = replies.answer(kb, last_topic, lang, [last_topic])
-        elif intent == "more_details" and (is_payload or len(text.split()) <= SHORT_COMMAND_WORDS):
-            out = replies.details(kb, last_topic, lang)
-        elif intent == "browse_topics" and (is_payload or len(text.split()) <= SHORT_COMMAND_WORDS):
-            out = replies.topics_menu(kb, lang)
-        elif intent in SMALL_TALK and (is_payload or len(text.split()) <= SMALL_TALK_MAX_WORDS):
-            out = [replies.text(kb, SMALL_TALK[intent], lang)]
-        elif is_payload or not _HAS_LETTER.search(text):
-            out = [replies.text(kb, "ask_rephrase", lang)]
-        else:
-            decision = decide(rt.retriever.rank(text, lang), rasa_topic_scores(message), rt.decision, rasa_out_of_scope(message), len(text.split()))
-            log.info("decision %s topic=%s candidates=%s scores=%s", decision.kind, decision.topic, decision.candidates, decision.scores)
-            if decision.kind == "answer":
-                last_topic = decision.topic
-                close = [t for t in decision.candidates[1:] if decision.scores.get(t, 0) >= rt.decision.answer_min]
-                related = close + [t for t in kb.topics[decision.topic].related if t not in close]
-                out = replies.answer(kb, decision.topic, lang, decision.candidates, related)
-            elif decision.kind == "clarify":
-                out = replies.clarify(kb, decision.candidates, lang)
-            elif decision.kind == "out_of_scope":
-                out = replies.out_of_scope(kb, decision.oos_category, decision.candidates, lang)
-            else:
-                out = replies.decline(kb, decision.candidates, lang)
-            out[0]["decision"] = decision.kind
-            _record_turn_later(tracker.sender_id, lang, text, decision.kind, decision.topic)
-
-        if needs_new_session(tracker):
-            out[-1]["new_session"] = True  # read by web/api.py, never shown
-        for reply in out:
-            dispatcher.utter_message(json_message=reply)
-        if lang != tracker.get_slot("lang"):
-            events.append(SlotSet("lang", lang))
-        if last_topic != tracker.get_slot("last_topic"):
-            events.append(SlotSet("last_topic", last_topic))
-        return events
-
+        turn = Turn(tracker)
+        return turn.finish(dispatcher, turn.reply())

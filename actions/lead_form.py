@@ -49,6 +49,7 @@ from actions.lead_input import (
 from actions.runtime import runtime
 from actions.transcript import build_transcript
 from knowledge.loader import KnowledgeBase
+from knowledge.understand import understand
 from web.leads import db
 from web.leads.models import Lead
 from web.leads.service import HELP_TOPICS, HOUSEHOLDS, MOVE_WHEN, Consent, LeadInput, consent_version, create_lead
@@ -205,7 +206,7 @@ class AskLeadSlot(Action, ABC):
         kb = runtime().kb
         lang = _lang(tracker)
         slots = {name: tracker.get_slot(name) for name in ALL_LEAD_SLOTS}
-        _send(dispatcher, question(kb, self.slot, lang, slots))
+        _send(dispatcher, {**question(kb, self.slot, lang, slots), "decision": "form"})
         events: list[EventType] = [SlotSet("lead_error", None)] if slots.get("lead_error") else []
         if self.slot == "lead_consent":  # the wording the mover is shown is the wording they agree to
             events.append(SlotSet("lead_consent_version", consent_version(kb.phrase("ask_consent", lang))))
@@ -291,6 +292,17 @@ class ValidateLeadForm(FormValidationAction):
         if turn.is_cancel():
             return {slot: None, "lead_outcome": "cancelled", "requested_slot": None}
         kb = runtime().kb
+        if not turn.is_payload and turn.text.strip():
+            meant = self.read_free_text(slot, turn, tracker)
+            if meant == "danger":
+                reading = understand(runtime().retriever, runtime().decision, turn.text, _lang(tracker))
+                for message in replies.emergency(kb, reading.danger, _lang(tracker)):
+                    _send(dispatcher, message)
+                return {slot: None}
+            if meant == "cancel":
+                return {slot: None, "lead_outcome": "cancelled", "requested_slot": None}
+            if meant == "leave":
+                return {slot: None, "lead_outcome": "left", "requested_slot": None}
         if turn.pressed("set_language") and turn.entities.get("lang") in settings.LANGUAGES:
             lang = turn.entities["lang"]
             _send(dispatcher, replies.text(kb, "language_switched", lang, language_name=kb.phrase("language_name", lang)))
@@ -308,6 +320,30 @@ class ValidateLeadForm(FormValidationAction):
         }.get(slot, ())
         if turn.is_payload and turn.intent not in expected and not (turn.intent == "skip" and slot in FIELDS.values()):
             return {slot: None}  # a button from an earlier message: ask the current question again
+        return None
+
+    def read_free_text(self, slot: str, turn: Turn, tracker: Tracker) -> str | None:
+        """"danger", "cancel" (in the mover's own words: "actually no, cancel that"), "leave" (a real
+        question or "that's not what I asked" instead of an answer), or None: an answer to the step.
+        A name, an email address or a phone number is always an answer."""
+        text = turn.text.strip()
+        if slot == "lead_email" and email_candidates(text) and any(map(normalise_email, email_candidates(text))):
+            return None
+        if slot == "lead_phone" and any(map(normalise_phone, phone_candidates(text))):
+            return None
+        reading = understand(runtime().retriever, runtime().decision, text, _lang(tracker))
+        if reading.danger:
+            return "danger"
+        if reading.act in ("cancel", "deny") and (reading.words >= 2 or slot not in ("lead_name", "lead_country", "lead_profession", "lead_message")):
+            return None if slot in ("lead_confirm", "lead_consent") and reading.act == "deny" else "cancel"
+        if slot in ("lead_message",):
+            return None  # anything is a message
+        if reading.act == "repair":
+            return "leave"
+        asks_question = text.endswith("?") or reading.words >= 4
+        looks_like_name = reading.words <= 4 and all(word[:1].isupper() for word in text.split())
+        if asks_question and reading.act is None and reading.decision.kind in ("answer", "out_of_scope") and not looks_like_name:
+            return "leave"
         return None
 
     # Each validate_<slot> gets the raw text (from_text); the Turn says what it means.
@@ -468,9 +504,12 @@ class ActionLeadFinish(Action):
         outcome = tracker.get_slot("lead_outcome")
         reference = tracker.get_slot("lead_reference")
         if outcome == "sent" and reference:
-            _send(dispatcher, replies.text(kb, "lead_sent", lang, name=tracker.get_slot("lead_name") or "", reference=reference))
+            _send(dispatcher, {**replies.text(kb, "lead_sent", lang, name=tracker.get_slot("lead_name") or "", reference=reference),
+                               "decision": "lead_sent"})
         elif outcome == "declined":
-            _send(dispatcher, replies.text(kb, "consent_required", lang))
+            _send(dispatcher, {**replies.text(kb, "consent_required", lang), "decision": "form_cancelled"})
+        elif outcome == "left":  # the mover asked something else instead: nothing stored, answer it
+            return [*cleared_slots(tracker), *await ActionAnswer().run(dispatcher, tracker, domain)]
         else:
-            _send(dispatcher, replies.text(kb, "lead_cancelled", lang))
+            _send(dispatcher, {**replies.text(kb, "lead_cancelled", lang), "decision": "form_cancelled"})
         return cleared_slots(tracker)

@@ -28,6 +28,10 @@ def talk_button(kb: KnowledgeBase, lang: str) -> dict:
     return {"title": kb.phrase("talk_to_person", lang), "payload": PAYLOAD_TALK_TO_PERSON}
 
 
+def browse_button(kb: KnowledgeBase, lang: str) -> dict:
+    return {"title": kb.phrase("browse_topics", lang), "payload": PAYLOAD_BROWSE}
+
+
 def text(kb: KnowledgeBase, key: str, lang: str, buttons: list[dict] | None = None, **values) -> dict:
     message = {"text": kb.phrase(key, lang, **values), "lang": lang}
     if buttons:
@@ -61,6 +65,29 @@ def answer(kb: KnowledgeBase, topic_id: str, lang: str, candidates: list[str], o
     buttons += [topic_button(kb, t, lang) for t in related[:3] if t in kb.topics and t != topic_id]
     buttons.append(talk_button(kb, lang))
     return [_topic_message(kb, topic_id, lang, entry.answer, candidates, buttons)]
+
+
+def passage(kb: KnowledgeBase, topic_id: str, lang: str, body: str) -> dict:
+    """A part of a topic's answer or details that answers a follow-up ("and how much does it cost?")."""
+    buttons = []
+    if kb.topics[topic_id].entry(lang).details:
+        buttons.append({"title": kb.phrase("more_details", lang), "payload": PAYLOAD_MORE})
+    buttons.append(talk_button(kb, lang))
+    return _topic_message(kb, topic_id, lang, body, [topic_id], buttons)
+
+
+# Where the emergency and crisis texts point (knowledge/phrases.yml has the texts).
+SAFETY_SOURCES = {
+    "emergency": [("https://www.sosalarm.se/112", "SOS Alarm – 112"), ("https://www.1177.se", "1177 Vårdguiden")],
+    "crisis": [("https://mind.se/hitta-hjalp/sjalvmordslinjen/", "Mind – Självmordslinjen 90101"), ("https://www.sosalarm.se/112", "SOS Alarm – 112")],
+}
+
+
+def emergency(kb: KnowledgeBase, kind: str, lang: str) -> list[dict]:
+    """112 first (or the crisis text with 112 and the suicide line), before anything else."""
+    sources = SAFETY_SOURCES[kind]
+    return [{**text(kb, kind, lang), "decision": "emergency", "topic": None, "candidates": [],
+             "sources": [url for url, _ in sources], "source_names": [name for _, name in sources]}]
 
 
 def details(kb: KnowledgeBase, topic_id: str | None, lang: str) -> list[dict]:

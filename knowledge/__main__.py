@@ -79,14 +79,16 @@ def cmd_ask(args) -> int:
     retriever = Retriever(kb, Embedder(settings.EMBEDDING_MODEL), settings.INDEX_DIR)
     cfg = DecisionConfig.load()
     ranking = retriever.rank(args.question, lang)
-    decision = decide(ranking, {}, cfg)
-    fused = fuse(ranking, {}, cfg)
-    print(f"language: {lang}   decision: {decision.kind}   (without Rasa's intent scores; the live bot adds them)")
+    decision = decide(ranking, cfg, len(args.question.split()))
+    fused = fuse(ranking, cfg)
+    act = max(ranking.acts.items(), key=lambda kv: kv[1]) if ranking.acts else ("-", 0.0)
+    print(f"language: {lang}   decision: {decision.kind}   (standalone; the live bot also reads the conversation)")
+    print(f"likeliest conversation act: {act[0]} ({act[1]:.2f}); out of scope: {ranking.p_oos:.2f}")
     if decision.kind == "out_of_scope":
         print(f"out-of-scope category: {decision.oos_category} (similarity {ranking.oos_dense:.3f})")
-    print(f"\n{'topic':32} {'fused':>6} {'dense':>6} {'bm25':>6}")
+    print(f"\n{'topic':32} {'fused':>6} {'clf':>6} {'dense':>6} {'bm25':>6}")
     for topic_id, score in list(fused.items())[: args.top]:
-        print(f"{topic_id:32} {score:6.3f} {ranking.dense[topic_id]:6.3f} {ranking.lexical[topic_id]:6.3f}")
+        print(f"{topic_id:32} {score:6.3f} {ranking.clf.get(topic_id, 0):6.3f} {ranking.dense[topic_id]:6.3f} {ranking.lexical[topic_id]:6.3f}")
     if decision.topic:
         print("\n" + textwrap.fill(kb.topics[decision.topic].entry(lang).answer, 100))
     return 0

@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     for text in questions:
         t = time.perf_counter()
         lang = langid.choose_language(text, None, None)
-        decide(retriever.rank(text, lang), {}, cfg, words=len(text.split()))
+        decide(retriever.rank(text, lang), cfg, words=len(text.split()))
         timings.append((time.perf_counter() - t) * 1000)
     report = {
         "knowledge_load_s": round(load_kb_s, 2),

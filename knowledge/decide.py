@@ -6,9 +6,9 @@
   sports, asylum ...): decline politely, with a pointer where one exists;
 - decline: nothing fits well enough: say so honestly and offer the closest topics and a person.
 
-The weights and thresholds live in knowledge/decision.yml, written by the calibration command
-(`python -m knowledge.eval --calibrate`) from labelled questions; the defaults below are used
-when that file is missing.
+The weights and thresholds live in knowledge/decision.yml, written by `python -m knowledge.calibrate`
+from grouped cross-validation over the knowledge base's own examples (never the dev set); the
+defaults below are used when that file is missing.
 """
 
 from __future__ import annotations
@@ -26,18 +26,19 @@ DECISION_FILE = Path(__file__).with_name("decision.yml")
 
 @dataclass(frozen=True)
 class DecisionConfig:
-    # fused score = w_dense * rescaled cosine + w_lexical * BM25 share + w_rasa * Rasa confidence
-    w_dense: float = 0.6
-    w_lexical: float = 0.2
-    w_rasa: float = 0.2
+    # fused score = w_clf * classifier probability + w_dense * rescaled cosine + w_lexical * BM25 share
+    w_clf: float = 0.6
+    w_dense: float = 0.3
+    w_lexical: float = 0.1
+    classifier_c: float = 4.0  # the classifier's regularisation (knowledge/classifier.py)
     dense_floor: float = 0.75  # cosine at or below this counts as "no similarity" for e5
     dense_ceiling: float = 0.95  # cosine at or above this counts as a paraphrase
     answer_min: float = 0.45  # below this fused score for the best topic: decline
     clarify_margin: float = 0.04  # best and second closer than this: ask which one
-    oos_margin: float = 0.0  # out-of-scope example closer than best topic by this much: out of scope
-    rasa_oos_min: float = 0.5  # Rasa's out_of_scope intent at least this confident ...
-    rasa_oos_max_fused: float = 0.65  # ... and the best topic below this: out of scope
-    clarify_margin_short: float = 0.03  # the clarify margin for one- or two-word questions ("housing")
+    clarify_margin_short: float = 0.06  # the clarify margin for one- or two-word questions ("housing")
+    oos_min: float = 0.5  # the classifier's out-of-scope probability at least this ...
+    oos_over_best: float = 0.0  # ... and above the best topic's probability by this much: out of scope
+    oos_margin: float = 0.03  # or an out-of-scope example closer than any topic example by this much
     candidates: int = 3
 
     @classmethod
@@ -62,29 +63,35 @@ class Decision:
     oos_category: str | None = None
 
 
-def fuse(ranking: Ranking, rasa: dict[str, float], cfg: DecisionConfig) -> dict[str, float]:
+def fuse(ranking: Ranking, cfg: DecisionConfig) -> dict[str, float]:
     span = cfg.dense_ceiling - cfg.dense_floor
     fused = {}
     for topic, cosine in ranking.dense.items():
         dense = min(1.0, max(0.0, (cosine - cfg.dense_floor) / span))
-        fused[topic] = cfg.w_dense * dense + cfg.w_lexical * ranking.lexical.get(topic, 0.0) + cfg.w_rasa * rasa.get(topic, 0.0)
+        fused[topic] = (cfg.w_clf * ranking.clf.get(topic, 0.0) + cfg.w_dense * dense
+                        + cfg.w_lexical * ranking.lexical.get(topic, 0.0))
     return dict(sorted(fused.items(), key=lambda kv: kv[1], reverse=True))
 
 
 SHORT_QUESTION_WORDS = 2
 
 
-def decide(ranking: Ranking, rasa: dict[str, float], cfg: DecisionConfig, rasa_oos: float = 0.0, words: int = 10) -> Decision:
-    """`rasa` maps topic ids to Rasa's intent confidence; `rasa_oos` is its out_of_scope
-    confidence; `words` is the question's length in words."""
-    fused = fuse(ranking, rasa, cfg)
+def is_out_of_scope(ranking: Ranking, cfg: DecisionConfig) -> bool:
+    best_topic_p = max(ranking.clf.values(), default=0.0)
+    best_dense = max(ranking.dense.values())
+    by_classifier = ranking.p_oos >= cfg.oos_min and ranking.p_oos > best_topic_p + cfg.oos_over_best
+    by_example = ranking.oos_dense > best_dense + cfg.oos_margin
+    return bool(ranking.oos_category) and (by_classifier or by_example)
+
+
+def decide(ranking: Ranking, cfg: DecisionConfig, words: int = 10) -> Decision:
+    """`words` is the question's length in words (short questions are asked back more readily)."""
+    fused = fuse(ranking, cfg)
     ordered = list(fused)
     best, second = ordered[0], ordered[1]
     candidates = ordered[: cfg.candidates]
     scores = {t: round(fused[t], 4) for t in candidates}
-    best_dense = max(ranking.dense.values())
-    rasa_says_oos = rasa_oos >= cfg.rasa_oos_min and fused[best] < cfg.rasa_oos_max_fused
-    if ranking.oos_category and (ranking.oos_dense > best_dense + cfg.oos_margin or rasa_says_oos):
+    if is_out_of_scope(ranking, cfg):
         return Decision("out_of_scope", None, candidates, scores, ranking.oos_category)
     if fused[best] < cfg.answer_min:
         return Decision("decline", None, candidates, scores)

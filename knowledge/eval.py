@@ -8,8 +8,11 @@ action server → retrieval), so the figures are the bot's, not a shortcut's. Wi
 command starts its own stack on free ports (prepared and trained like `make run`).
 
 Per language it prints: top-1 and top-3 (the expected topic first / among the first three
-candidates), the share of in-scope questions answered (not declined or asked back), the share of
-out-of-scope questions declined, and top-1 per question style.
+candidates), the share of in-scope questions answered (not declined or asked back), answered with
+the right and with a WRONG topic, the share of out-of-scope questions declined, and top-1 per
+question style; beside them the cross-validated figures of the last `make calibrate`
+(var/eval/crossval.json: the knowledge base's own held-out examples), and the share of turns
+handled in the scripted conversations of tests/conversations/ (--no-conversations skips them).
 """
 
 from __future__ import annotations
@@ -82,6 +85,7 @@ def score(rows: list[dict], results: list[dict]) -> dict:
             "top3": share(inscope, lambda r, res: any(t in r["topics"] for t in res.get("candidates", [])[:3])),
             "answered": share(inscope, lambda r, res: res.get("topic") is not None),
             "answered_correct": share(inscope, lambda r, res: res.get("topic") in r["topics"]),
+            "answered_wrong": share(inscope, lambda r, res: res.get("topic") is not None and res.get("topic") not in r["topics"]),
             "oos_declined": share(oos, lambda r, res: res.get("topic") is None and "error" not in res),
             "reply_language_ok": share(pairs, lambda r, res: res.get("lang") == r["lang"]),
             "errors": sum(1 for _, res in pairs if "error" in res),
@@ -91,19 +95,52 @@ def score(rows: list[dict], results: list[dict]) -> dict:
 
 
 def print_table(report: dict) -> None:
-    cols = ["top1", "top3", "answered", "answered_correct", "oos_declined", "reply_language_ok"]
-    print(f"\n{'lang':5} {'n':>4} " + " ".join(f"{c:>17}" for c in cols))
+    cols = ["top1", "top3", "answered", "answered_correct", "answered_wrong", "oos_declined", "reply_language_ok"]
+    crossval = report.get("crossval") or {}
+    print(f"\n{'lang':5} {'n':>4} " + " ".join(f"{c:>17}" for c in cols) + "   (dev set, through the live stack)")
     for lang, m in report["languages"].items():
         print(f"{lang:5} {m['questions']:>4} " + " ".join(f"{'-' if m[c] is None else m[c]:>17}" for c in cols))
+        cv = crossval.get(lang)
+        if cv:
+            print(f"{'  cv':5} {cv['questions']:>4} " + " ".join(f"{cv.get(c, '-'):>17}" for c in cols))
+    if crossval:
+        print("  cv = cross-validated on the knowledge base's own held-out examples (make calibrate), not the dev set")
     styles = sorted({s for m in report["languages"].values() for s in m["top1_by_style"]})
     print(f"\ntop-1 by style\n{'lang':5} " + " ".join(f"{s:>14}" for s in styles))
     for lang, m in report["languages"].items():
         print(f"{lang:5} " + " ".join(f"{m['top1_by_style'].get(s, '-'):>14}" for s in styles))
+    turns = report.get("conversations")
+    if turns:
+        print(f"\nscripted conversations (tests/conversations/)\n{'lang':5} {'conv':>5} {'turns':>6} {'handled':>8} {'112 when in danger':>19} "
+              f"{'no 112 otherwise':>17} {'handoff started':>16}")
+        for lang, m in turns.items():
+            print(f"{lang:5} {m['conversations']:>5} {m['turns']:>6} {m['handled']:>8} {m['emergency_112'] or '-':>19} "
+                  f"{m['no_112_when_not_asked'] or '-':>17} {m['handoff_started'] or '-':>16}")
     lat = report["latency_ms"]
     print(f"\nlatency per question (ms): p50 {lat['p50']}, p95 {lat['p95']} ({report['questions']} questions, {report['concurrency']} at a time)")
 
 
-def run(paths: list[Path], url: str | None, report_path: Path, ui_lang: bool, concurrency: int) -> dict:
+def crossval_figures() -> dict:
+    from knowledge.calibrate import CROSSVAL_REPORT
+
+    try:
+        return json.loads(CROSSVAL_REPORT.read_text(encoding="utf-8"))["languages"]
+    except (OSError, ValueError, KeyError):
+        return {}
+
+
+def conversation_figures(url: str) -> tuple[dict, list[dict]]:
+    from knowledge import conversations
+
+    results = []
+    for conv in tqdm(conversations.load(), desc="conversations", unit="conv"):
+        results += conversations.replay(url, conv)
+    failures = [{"lang": r.lang, "conversation": r.conversation, "turn": r.index + 1, "user": r.user, "failures": r.failures}
+                for r in results if not r.ok]
+    return conversations.summary(results), failures
+
+
+def run(paths: list[Path], url: str | None, report_path: Path, ui_lang: bool, concurrency: int, with_conversations: bool = True) -> dict:
     rows = load_questions(paths)
     stack = None
     if url is None:
@@ -120,6 +157,7 @@ def run(paths: list[Path], url: str | None, report_path: Path, ui_lang: bool, co
     try:
         with ThreadPoolExecutor(max_workers=concurrency) as pool:
             results = list(tqdm(pool.map(lambda r: ask(url, r, ui_lang), rows), total=len(rows), desc="questions", unit="q"))
+        turns, turn_failures = conversation_figures(url) if with_conversations else ({}, [])
     finally:
         if stack:
             stack.stop()
@@ -130,6 +168,9 @@ def run(paths: list[Path], url: str | None, report_path: Path, ui_lang: bool, co
         "ui_lang_sent": ui_lang,
         "concurrency": concurrency,
         "languages": score(rows, results),
+        "crossval": crossval_figures(),
+        "conversations": turns,
+        "conversation_failures": turn_failures,
         "latency_ms": {"p50": round(statistics.median(latencies), 1),
                        "p95": round(latencies[int(0.95 * (len(latencies) - 1))], 1)},
         "mistakes": [
@@ -151,11 +192,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--report", type=Path, default=settings.VAR_DIR / "eval" / "report.json")
     parser.add_argument("--ui-lang", action="store_true", help="send each question's language as the widget's UI language")
     parser.add_argument("--concurrency", type=int, default=2)
+    parser.add_argument("--no-conversations", action="store_true", help="skip the scripted conversations")
     args = parser.parse_args(argv)
     files = args.files or DEFAULT_FILES
     if not files:
         parser.error("no question files given and shared/eval/ not found")
-    report = run(files, args.url, args.report, args.ui_lang, args.concurrency)
+    report = run(files, args.url, args.report, args.ui_lang, args.concurrency, not args.no_conversations)
     print_table(report)
     print(f"\nreport: {args.report}")
     return 0

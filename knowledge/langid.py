@@ -29,11 +29,13 @@ _LINGUA = {
 # Lithuanian and Latvian, so it is not here).
 _MARKERS = {
     "en": "hello hi hey thanks thank please",
-    "sv": "hej hejsan tack tjena god morgon",
-    "pl": "czesc dzien dobry dziekuje dzieki prosze witam",
-    "lt": "labas laba diena aciu prasau",
-    "lv": "labdien paldies ludzu cau",
+    "sv": "hej hejsan tack tjena god morgon nej okej hejda inte vet",
+    "pl": "czesc dzien dobry dziekuje dzieki prosze witam tak dobrze nie wiem",
+    "lt": "labas laba diena aciu prasau gerai taip nezinau labai sveikas",
+    "lv": "labdien labrit paldies ludzu cau labi nezinu sveiks",
 }
+# Letters only one of the five languages uses: a short message with one of them settles it.
+_LETTERS = {"sv": "åäö", "pl": "łńóśźżć", "lt": "ėįų", "lv": "āēīķļņģ"}
 _MARKER_WORD = {word: lang for lang, text in _MARKERS.items() for word in text.split()}
 
 # "answer in English", "po polsku", "lietuviškai", "latviski", "på svenska" ...
@@ -45,6 +47,12 @@ _REQUEST_PATTERNS = {
     "lv": r"\b(in latvian|latviski|latviskai|pa latviski|po lotewsku|på lettiska|pa lettiska)\b",
 }
 _REQUEST = {lang: re.compile(p) for lang, p in _REQUEST_PATTERNS.items()}
+# A longer message names a language as a request only with a word like "answer", "write" or
+# "please" ("can you answer in Polish?"); "can he get lessons in Lithuanian?" is a question.
+_REQUEST_CUES = re.compile(
+    r"\b(answer|reply|respond|speak|talk|write|switch|change|continue|please|can you|could you|svara|prata|tala|skriv|byt"
+    r"|kan du|fortsatt|odpowiadaj|odpowiedz|mow|pisz|prosze|mozesz|przejdz|atsakyk|atsakykite|atsakinek|kalbek|kalbekite|rasyk"
+    r"|rasykite|prasau|galite|gali|atbildi|atbildiet|runa|runajiet|raksti|rakstiet|ludzu|vari|varat)\b")
 
 # Swedish names and terms that movers write in any language ("How much is förskola in Luleå?").
 # They say nothing about the language of the message, so detection ignores them.
@@ -76,7 +84,10 @@ def detect(text: str) -> tuple[str | None, float]:
     if not words:
         return None, 0.0
     if len(words) < MIN_WORDS:
-        markers = {_MARKER_WORD[w] for w in words if w in _MARKER_WORD}
+        lowered = " ".join(kept).casefold()
+        markers = {lang for lang, letters in _LETTERS.items() if any(ch in lowered for ch in letters)}
+        if not markers:
+            markers = {_MARKER_WORD[w] for w in words if w in _MARKER_WORD}
         if len(markers) == 1:
             return markers.pop(), 1.0
     values = _detector().compute_language_confidence_values(" ".join(kept))
@@ -93,7 +104,9 @@ def requested_language(text: str) -> str | None:
     if len(folded) > 80:
         return None
     hits = [lang for lang, pattern in _REQUEST.items() if pattern.search(folded)]
-    return hits[0] if len(hits) == 1 else None
+    if len(hits) != 1 or (len(folded.split()) > 3 and not _REQUEST_CUES.search(folded)):
+        return None
+    return hits[0]
 
 
 def choose_language(text: str, current: str | None, ui_lang: str | None, default: str = "en") -> str:

@@ -16,7 +16,7 @@ import yaml
 from pydantic import ValidationError
 
 from knowledge import yaml_lines
-from knowledge.schema import ANSWER_SOFT_LIMIT, DETAILS_SOFT_LIMIT, OutOfScope, Topic
+from knowledge.schema import ACTS, ANSWER_SOFT_LIMIT, DETAILS_SOFT_LIMIT, SAFETY_KINDS, Conversation, OutOfScope, Topic
 from settings import LANGUAGES
 
 # The bot's own sentences that the software uses; phrases.yml must define each in every language.
@@ -41,6 +41,8 @@ REQUIRED_PHRASES = (
     "lead_change lead_confirm_hint lead_not_given lead_label_name lead_label_email lead_label_phone lead_label_country "
     "lead_label_profession lead_label_topics lead_label_household lead_label_move_when lead_label_language "
     "lead_label_message lead_question_in_form "
+    # the conversation (actions/answer.py): small talk, repair, safety
+    "how_are_you who_are_you ack deny dont_know repair cancel_nothing emergency crisis "
     # the chat API's rate limit (web/api.py)
     "chat_too_many"
 ).split()
@@ -65,6 +67,7 @@ class KnowledgeBase:
     topics: dict[str, Topic]
     phrases: dict[str, dict[str, str]]
     out_of_scope: OutOfScope
+    conversation: Conversation
     fingerprint: str
     files: tuple[Path, ...] = field(repr=False)
 
@@ -86,7 +89,7 @@ class KnowledgeError(Exception):
 
 
 def knowledge_files(root: Path) -> list[Path]:
-    return sorted((root / "topics").glob("*.yml")) + [root / "phrases.yml", root / "out_of_scope.yml"]
+    return sorted((root / "topics").glob("*.yml")) + [root / "phrases.yml", root / "out_of_scope.yml", root / "conversation.yml"]
 
 
 def fingerprint(files: list[Path]) -> str:
@@ -201,13 +204,14 @@ def load_knowledge(
 
     phrases = _load_phrases(out, root / "phrases.yml")
     oos = _load_out_of_scope(out, root / "out_of_scope.yml")
+    conversation = _load_conversation(out, root / "conversation.yml")
 
     files = knowledge_files(root)
     errors = any(i.level == "error" for i in out.issues)
-    if errors or phrases is None or oos is None:
+    if errors or phrases is None or oos is None or conversation is None:
         return None, out.issues
     ordered = dict(sorted(topics.items(), key=lambda kv: _topic_order(kv[0], known)))
-    return KnowledgeBase(ordered, phrases, oos, fingerprint(files), tuple(files)), out.issues
+    return KnowledgeBase(ordered, phrases, oos, conversation, fingerprint(files), tuple(files)), out.issues
 
 
 def _topic_order(topic_id: str, known: list[str] | None) -> tuple:
@@ -316,3 +320,31 @@ def _load_out_of_scope(out: _Collector, path: Path) -> OutOfScope | None:
                 out.add("error", path, yaml_lines.line_of(data, ("categories", name, part)), f"categories.{name}.{part} misses language(s) {', '.join(missing)}")
                 ok = False
     return oos if ok else None
+
+
+def _load_conversation(out: _Collector, path: Path) -> Conversation | None:
+    """Conversation acts and safety examples: every act and kind in every language."""
+    data = out.read_yaml(path)
+    if data is None:
+        return None
+    try:
+        conversation = Conversation.model_validate(dict(data))
+    except ValidationError as exc:
+        out.validation_errors(path, data, exc)
+        return None
+    ok = True
+    for part, names in (("acts", ACTS), ("safety", SAFETY_KINDS)):
+        found = getattr(conversation, part)
+        for name in names:
+            if name not in found:
+                out.add("error", path, yaml_lines.line_of(data, (part,)), f"{part}.{name} is missing")
+                ok = False
+                continue
+            missing = [lang for lang in LANGUAGES if lang not in found[name]]
+            if missing:
+                out.add("error", path, yaml_lines.line_of(data, (part, name)), f"{part}.{name} misses language(s) {', '.join(missing)}")
+                ok = False
+        for name in set(found) - set(names):
+            out.add("error", path, yaml_lines.line_of(data, (part, name)), f"unknown {part[:-1] if part == 'acts' else 'safety kind'} {name!r} (known: {', '.join(names)})")
+            ok = False
+    return conversation if ok else None

@@ -2,10 +2,13 @@
 
 Writes (deterministically, and only when the content changes, so training is skipped when
 nothing changed):
-- bot/domain/generated_topics.yml   one intent per topic, `kb.<topic id>`
-- bot/data/generated/topics_nlu.yml the topics' example questions in all languages, and the
-                                    out-of-scope examples as the `out_of_scope` intent
-- bot/data/generated/topics_rules.yml  a rule sending each topic intent to action_answer
+- bot/domain/generated_topics.yml   one intent per topic, `kb.<topic id>`, one per conversation act
+                                    (knowledge/conversation.yml) and `out_of_scope`
+- bot/data/generated/topics_nlu.yml the topics' example questions in all languages, the
+                                    conversation acts' examples, and the out-of-scope examples
+- bot/data/generated/topics_rules.yml  a rule sending each of those intents to action_answer
+The action server decides what a message means (knowledge/understand.py); Rasa's intent is kept
+in the tracker for its rules and for the record.
 Titles, answers and sources are not training data: editing them needs no retraining.
 """
 
@@ -26,12 +29,16 @@ def topic_intent(topic_id: str) -> str:
     return TOPIC_INTENT_PREFIX + topic_id
 
 
-def _examples(texts: list[str]) -> str:
+def _examples(texts: list[str], taken: set[str] | None = None) -> str:
+    """One example per line; with `taken`, an example already used by an earlier intent is left
+    out (Rasa refuses one text in two intents)."""
+    taken = set() if taken is None else taken
     seen: list[str] = []
     for text in texts:
         line = " ".join(text.split())
-        if line and line not in seen:
+        if line and line not in seen and line.casefold() not in taken:
             seen.append(line)
+            taken.add(line.casefold())
     return "".join(f"- {line}\n" for line in seen)
 
 
@@ -49,17 +56,20 @@ def _dump(data: dict) -> str:
 def render(kb: KnowledgeBase) -> dict[str, str]:
     """Relative path -> file content."""
     nlu = []
+    taken: set[str] = set()
     for topic in kb.topics.values():
         questions = [q for lang in LANGUAGES for q in topic.entry(lang).questions]
-        nlu.append({"intent": topic_intent(topic.id), "examples": _Literal(_examples(questions))})
+        nlu.append({"intent": topic_intent(topic.id), "examples": _Literal(_examples(questions, taken))})
+    acts = list(kb.conversation.acts)
+    for act in acts:
+        examples = [q for lang in LANGUAGES for q in kb.conversation.acts[act].get(lang, [])]
+        nlu.append({"intent": act, "examples": _Literal(_examples(examples, taken))})
     oos = [q for category in kb.out_of_scope.categories.values() for lang in LANGUAGES for q in category.examples.get(lang, [])]
-    nlu.append({"intent": "out_of_scope", "examples": _Literal(_examples(oos))})
-    rules = [
-        {"rule": f"answer topic {topic_id}", "steps": [{"intent": topic_intent(topic_id)}, {"action": "action_answer"}]}
-        for topic_id in kb.topics
-    ]
+    nlu.append({"intent": "out_of_scope", "examples": _Literal(_examples(oos, taken))})
+    intents = [topic_intent(t) for t in kb.topics] + acts + ["out_of_scope"]
+    rules = [{"rule": f"answer {intent}", "steps": [{"intent": intent}, {"action": "action_answer"}]} for intent in intents]
     return {
-        "bot/domain/generated_topics.yml": _dump({"version": "3.1", "intents": [topic_intent(t) for t in kb.topics]}),
+        "bot/domain/generated_topics.yml": _dump({"version": "3.1", "intents": intents}),
         "bot/data/generated/topics_nlu.yml": _dump({"version": "3.1", "nlu": nlu}),
         "bot/data/generated/topics_rules.yml": _dump({"version": "3.1", "rules": rules}),
     }

@@ -15,7 +15,7 @@ import hashlib
 import json
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import bm25s
@@ -23,20 +23,38 @@ import numpy as np
 
 import settings
 from knowledge import textnorm
+from knowledge.classifier import ACT_PREFIX, OOS_LABEL, Classifier, split
 from knowledge.loader import KnowledgeBase
 from settings import LANGUAGES
 
 log = logging.getLogger(__name__)
 
 OOS_PREFIX = "oos:"
+SAFETY_PREFIX = "safety:"
 
 
 @dataclass(frozen=True)
 class Doc:
-    owner: str  # a topic id, or "oos:<category>"
+    owner: str  # a topic id, "oos:<category>", "act:<act>" or "safety:<kind>"
     lang: str
-    kind: str  # question | title | answer | oos
+    kind: str  # question | title | answer | passage | oos | act | safety
     text: str
+
+
+TOPIC_KINDS = ("question", "title", "answer")
+CLASSIFIER_VERSION = 2  # bump when what the classifier learns changes (its cache is keyed by it)
+
+
+def passages(text: str) -> list[str]:
+    """An answer's paragraphs and a details text's bullets: the parts a follow-up can be answered with."""
+    parts = []
+    for block in text.split("\n\n"):
+        lines = [line.strip() for line in block.splitlines() if line.strip()]
+        if lines and all(line.startswith("- ") for line in lines):
+            parts.extend(line[2:].strip() for line in lines)
+        elif lines:
+            parts.append(" ".join(lines))
+    return parts
 
 
 def documents(kb: KnowledgeBase) -> list[Doc]:
@@ -47,14 +65,35 @@ def documents(kb: KnowledgeBase) -> list[Doc]:
             docs.append(Doc(topic.id, lang, "title", entry.title))
             docs.append(Doc(topic.id, lang, "answer", f"{entry.title}. {entry.answer}"))
             docs.extend(Doc(topic.id, lang, "question", q) for q in entry.questions)
+            for part in passages(entry.answer) + passages(entry.details or ""):
+                docs.append(Doc(topic.id, lang, "passage", part))
     for name, category in kb.out_of_scope.categories.items():
         for lang, examples in category.examples.items():
             docs.extend(Doc(OOS_PREFIX + name, lang, "oos", q) for q in examples)
+    for name, per_lang in kb.conversation.acts.items():
+        for lang, examples in per_lang.items():
+            docs.extend(Doc(ACT_PREFIX + name, lang, "act", q) for q in examples)
+    for name, per_lang in kb.conversation.safety.items():
+        for lang, examples in per_lang.items():
+            docs.extend(Doc(SAFETY_PREFIX + name, lang, "safety", q) for q in examples)
     return docs
 
 
+def training_label(doc: Doc) -> str | None:
+    """The classifier's label for a document, or None when it is not a training example."""
+    if doc.kind in ("question", "title"):
+        return doc.owner
+    if doc.kind == "oos":
+        return OOS_LABEL
+    if doc.kind == "act":
+        return doc.owner
+    if doc.kind == "safety" and doc.owner != SAFETY_PREFIX + "not_emergency":
+        return doc.owner  # "safety:emergency", "safety:crisis": the examples of "no" are for tests only
+    return None
+
+
 def _embed_text(doc: Doc) -> str:
-    return ("passage: " if doc.kind == "answer" else "query: ") + doc.text
+    return ("passage: " if doc.kind in ("answer", "passage") else "query: ") + doc.text
 
 
 BACKENDS = ("onnx", "torch")
@@ -159,41 +198,53 @@ class Ranking:
     lexical_top: float  # the best raw BM25 score (0 when no query term is in any topic)
     oos_dense: float  # best similarity to an out-of-scope example
     oos_category: str | None
+    clf: dict[str, float] = field(default_factory=dict)  # topic id -> classifier probability
+    p_oos: float = 0.0  # the classifier's probability of "out of scope"
+    acts: dict[str, float] = field(default_factory=dict)  # conversation act -> classifier probability
+    acts_dense: dict[str, float] = field(default_factory=dict)  # conversation act -> best cosine to its examples
+    danger: dict[str, float] = field(default_factory=dict)  # emergency / crisis -> classifier probability
 
 
-class Retriever:
-    def __init__(self, kb: KnowledgeBase, embedder: Embedder, index_dir: Path, progress: bool = False):
-        self.kb = kb
-        self.embedder = embedder
-        self.docs = documents(kb)
-        self.vectors = dense_matrix(kb, embedder, index_dir, progress)
+class Features:
+    """What a ranking is computed from: the document vectors, which rows count for what, the
+    lexical indexes and the classifier. The live retriever has one over the whole knowledge base;
+    cross-validation (knowledge/crossval.py) builds one per fold without the held-out examples."""
+
+    def __init__(self, kb: KnowledgeBase, docs: list[Doc], vectors: np.ndarray, keep: np.ndarray, classifier: Classifier):
+        self.kb, self.docs, self.vectors, self.classifier = kb, docs, vectors, classifier
         self.topic_ids = list(kb.topics)
-        owners = [d.owner for d in self.docs]
-        self._topic_rows = {t: np.array([i for i, o in enumerate(owners) if o == t]) for t in self.topic_ids}
-        self._oos_rows = np.array([i for i, o in enumerate(owners) if o.startswith(OOS_PREFIX)])
-        self._bm25 = {lang: self._build_bm25(lang) for lang in LANGUAGES}
+        owners = np.array([d.owner for d in docs])
+        kinds = np.array([d.kind for d in docs])
+        topical = np.isin(kinds, TOPIC_KINDS) & keep
+        self._topic_rows = {t: np.flatnonzero(topical & (owners == t)) for t in self.topic_ids}
+        self._oos_rows = np.flatnonzero((kinds == "oos") & keep)
+        self._act_rows = {o.removeprefix(ACT_PREFIX): np.flatnonzero((owners == o) & keep)
+                          for o in sorted(set(owners[kinds == "act"].tolist()))}
+        self._bm25 = {lang: self._build_bm25(lang, keep) for lang in LANGUAGES}
 
-    def _build_bm25(self, lang: str) -> bm25s.BM25:
-        corpus = []
-        for topic_id in self.topic_ids:
-            entry = self.kb.topics[topic_id].entry(lang)
-            text = " ".join([entry.title, entry.title, entry.answer, *entry.questions])
-            corpus.append(textnorm.terms(text, lang))
+    def _build_bm25(self, lang: str, keep: np.ndarray) -> bm25s.BM25:
+        texts: dict[str, list[str]] = {t: [] for t in self.topic_ids}
+        for i, doc in enumerate(self.docs):
+            if doc.lang == lang and doc.kind in TOPIC_KINDS and keep[i]:
+                texts[doc.owner].append(doc.text)
+                if doc.kind == "title":
+                    texts[doc.owner].append(doc.text)  # titles count twice
         index = bm25s.BM25()
-        index.index(corpus, show_progress=False)
+        index.index([textnorm.terms(" ".join(texts[t]), lang) for t in self.topic_ids], show_progress=False)
         return index
 
-    def rank(self, text: str, lang: str) -> Ranking:
-        sims = self.vectors @ self.embedder.query(text)
+    def rank(self, vector: np.ndarray, text: str, lang: str) -> Ranking:
+        sims = self.vectors @ vector
         dense = {t: float(sims[rows].max()) for t, rows in self._topic_rows.items()}
-        oos_best = -1.0
-        oos_category = None
+        oos_best, oos_category = -1.0, None
         if len(self._oos_rows):
             best = int(self._oos_rows[np.argmax(sims[self._oos_rows])])
             oos_best = float(sims[best])
             oos_category = self.docs[best].owner.removeprefix(OOS_PREFIX)
         lexical, lexical_top = self._lexical(text, lang)
-        return Ranking(dense, lexical, lexical_top, oos_best, oos_category)
+        clf, p_oos, acts, danger = split(self.classifier.proba(vector))
+        acts_dense = {a: float(sims[rows].max()) for a, rows in self._act_rows.items() if len(rows)}
+        return Ranking(dense, lexical, lexical_top, oos_best, oos_category, clf, p_oos, acts, acts_dense, danger)
 
     def _lexical(self, text: str, lang: str) -> tuple[dict[str, float], float]:
         query = textnorm.terms(text, lang)
@@ -202,3 +253,51 @@ class Retriever:
         if top <= 0:
             return {t: 0.0 for t in self.topic_ids}, 0.0
         return {t: float(s) / top for t, s in zip(self.topic_ids, scores, strict=True)}, top
+
+
+def fit_classifier(docs: list[Doc], vectors: np.ndarray, keep: np.ndarray, c: float) -> Classifier:
+    rows = [i for i, d in enumerate(docs) if keep[i] and training_label(d) is not None]
+    return Classifier.fit(vectors[rows], [training_label(docs[i]) for i in rows], c)
+
+
+class Retriever:
+    def __init__(self, kb: KnowledgeBase, embedder: Embedder, index_dir: Path, progress: bool = False, c: float | None = None):
+        from knowledge.decide import DecisionConfig
+
+        self.kb = kb
+        self.embedder = embedder
+        self.docs = documents(kb)
+        self.vectors = dense_matrix(kb, embedder, index_dir, progress)
+        c = c if c is not None else DecisionConfig.load().classifier_c
+        path = index_dir / f"classifier-v{CLASSIFIER_VERSION}-{kb.fingerprint}-{embedder.key}-c{c:g}.npz"
+        keep = np.ones(len(self.docs), dtype=bool)
+        classifier = Classifier.load(path) if path.exists() else None
+        if classifier is None:
+            classifier = fit_classifier(self.docs, self.vectors, keep, c)
+            classifier.save(path)
+            for old in index_dir.glob("classifier-*.npz"):
+                if old != path:
+                    old.unlink(missing_ok=True)
+        self.features = Features(kb, self.docs, self.vectors, keep, classifier)
+        self.topic_ids = self.features.topic_ids
+        kinds = [d.kind for d in self.docs]
+        self._passages: dict[tuple[str, str], np.ndarray] = {}
+        for i, d in enumerate(self.docs):
+            if kinds[i] == "passage":
+                self._passages.setdefault((d.owner, d.lang), []).append(i)
+        self._passages = {k: np.array(v) for k, v in self._passages.items()}
+
+    def embed(self, text: str) -> np.ndarray:
+        return self.embedder.query(text)
+
+    def rank(self, text: str, lang: str, vector: np.ndarray | None = None) -> Ranking:
+        return self.features.rank(self.embed(text) if vector is None else vector, text, lang)
+
+    def passages(self, topic_id: str, lang: str, vector: np.ndarray) -> list[tuple[str, float]]:
+        """A topic's passages in one language, most similar to the question first."""
+        rows = self._passages.get((topic_id, lang))
+        if rows is None or not len(rows):
+            return []
+        sims = self.vectors[rows] @ vector
+        order = np.argsort(-sims, kind="stable")
+        return [(self.docs[rows[i]].text, float(sims[i])) for i in order]

@@ -89,4 +89,18 @@ class OutOfScope(Strict):
     categories: dict[str, OutOfScopeCategory]
 
 
+# Conversation acts the assistant reads besides topic questions (knowledge/conversation.yml).
+ACTS = ("greet", "goodbye", "thanks", "how_are_you", "who_are_you", "ack", "affirm", "deny", "dont_know",
+        "talk_to_person", "cancel", "repair", "more_details", "browse_topics", "followup")
+SAFETY_KINDS = ("emergency", "crisis", "not_emergency")
+MIN_ACT_EXAMPLES = 8
+
+PerLanguage = dict[str, Annotated[list[Text], Field(min_length=MIN_ACT_EXAMPLES)]]
+
+
+class Conversation(Strict):
+    acts: dict[str, PerLanguage]
+    safety: dict[str, PerLanguage]
+
+
 assert set(Topic.model_fields) >= set(LANGUAGES)

@@ -121,6 +121,12 @@ def rasa_env() -> dict[str, str]:
     }
 
 
+# The same inputs give the same model: DIET's random_seed (config.yml), TensorFlow's deterministic
+# kernels and a fixed hash seed. (The answers do not depend on DIET at all: knowledge/understand.py
+# decides, with a deterministic classifier; see README "Understanding".)
+DETERMINISTIC_TRAINING = {"TF_DETERMINISTIC_OPS": "1", "PYTHONHASHSEED": "0"}
+
+
 def training_inputs() -> list[Path]:
     return [ROOT / "config.yml", *sorted((ROOT / "bot" / "domain").rglob("*.yml")), *sorted((ROOT / "bot" / "data").rglob("*.yml"))]
 
@@ -146,7 +152,7 @@ def train() -> Path:
     started = time.perf_counter()
     cmd = [str(RASA_BIN / "rasa"), "train", "--config", "config.yml", "--domain", "bot/domain", "--data", "bot/data",
            "--out", str(MODELS_DIR), "--fixed-model-name", target.name.removesuffix(".tar.gz")]
-    result = subprocess.run(cmd, cwd=ROOT, env=rasa_env())
+    result = subprocess.run(cmd, cwd=ROOT, env={**rasa_env(), **DETERMINISTIC_TRAINING})
     if result.returncode != 0 or not target.exists():
         raise SystemExit("Rasa training failed: see the output above.")
     for old in MODELS_DIR.glob("*.tar.gz"):

@@ -19,14 +19,15 @@ FIXTURE = Path(__file__).parent / "fixtures" / "eval-mini.jsonl"
 def test_eval_on_a_small_fixture_reports_every_metric(stack, tmp_path):
     report_path = tmp_path / "report.json"
     result = subprocess.run(
-        [sys.executable, "-m", "knowledge.eval", str(FIXTURE), "--url", stack.urls["web"], "--report", str(report_path)],
+        [sys.executable, "-m", "knowledge.eval", str(FIXTURE), "--url", stack.urls["web"], "--report", str(report_path),
+         "--no-conversations"],
         cwd=settings.ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     report = json.loads(report_path.read_text(encoding="utf-8"))
     assert report["questions"] == 5
     en, pl = report["languages"]["en"], report["languages"]["pl"]
     assert en["questions"] == 3 and pl["questions"] == 2
-    assert en["top1"] == 100.0 and en["oos_declined"] == 100.0 and en["answered"] == 100.0
+    assert en["top1"] == 100.0 and en["oos_declined"] == 100.0 and en["answered"] == 100.0 and en["answered_wrong"] == 0.0
     assert pl["top1"] == 100.0 and pl["top3"] == 100.0 and pl["oos_declined"] is None
     assert set(pl["top1_by_style"]) == {"plain", "no-diacritics"}
     assert report["mistakes"] == []

@@ -53,7 +53,7 @@ def valid_session(value: object) -> str | None:
     return value if _signer().verify_signature(random_part.encode(), signature.encode()) else None
 
 
-MESSAGE_KEYS = ("text", "lang", "topic", "title", "sources", "source_names", "candidates", "buttons", "decision")
+MESSAGE_KEYS = ("text", "lang", "topic", "title", "sources", "source_names", "candidates", "buttons", "decision", "act")
 
 
 def _lang(value, field: str = "lang") -> str | None:

@@ -1,0 +1,107 @@
+"""What one message is, before the conversation decides what to do with it.
+
+    understand(retriever, cfg, text, lang) -> Reading
+
+A Reading has the safety assessment (knowledge/safety.py), the conversation act the classifier
+sees (greet, thanks, talk_to_person, followup, repair ...) if it is confident, and the standalone
+topic decision (knowledge/decide.py). actions/answer.py reads it against the conversation so far.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import re
+
+import numpy as np
+
+from knowledge import safety
+from knowledge.decide import Decision, DecisionConfig, decide
+from knowledge.retrieval import Ranking, Retriever
+from knowledge.textnorm import fold
+
+# A conversation act counts when the classifier gives it at least ACT_MIN, more than any topic and
+# more than out of scope, and the message is not longer than the act's usual length.
+ACT_MIN = 0.4
+# ... or its nearest example is this close (short messages: "cześć", "hej då") and closer than
+# any topic example.
+ACT_NEAREST_MIN = 0.94
+ACT_MAX_WORDS = {
+    "greet": 6, "goodbye": 8, "thanks": 10, "how_are_you": 8, "who_are_you": 10, "ack": 4, "affirm": 6, "deny": 6,
+    "dont_know": 8, "talk_to_person": 30, "cancel": 12, "repair": 20, "more_details": 8, "browse_topics": 8,
+    "followup": 14,
+}
+
+
+# Other Swedish cities (folded stems, any inflection: "Sztokholmie", "Gēteborgā"). A question that
+# names one and not Luleå is about that city's services: out of scope (Boden, Piteå and Kiruna
+# are Luleå's neighbours and commuting questions about them are in scope).
+OTHER_CITY = re.compile(r"\b(stockholm|sztokholm|stokholm|goteborg|gothenburg|geteborg|malmo|malme|uppsal|upsal|umea|umeo"
+                        r"|vasteras|orebro|linkoping|helsingborg|jonkoping|norrkoping|gavle|sundsvall|ostersund|karlstad|vaxjo"
+                        r"|halmstad|sodertalje)\w*")
+LULEA = re.compile(r"\blule\w*")
+
+
+def other_city(text: str) -> bool:
+    folded = fold(text)
+    return bool(OTHER_CITY.search(folded)) and not LULEA.search(folded)
+
+
+_VOWELS = set("aeiouyåäöąęėįųūāēīōéó")
+# Three keys in a row on a keyboard, as mashing produces them (not those inside common words,
+# such as "wer" in "answer" or "rty" in "party").
+_KEYBOARD_RUNS = ("qwe asd sdf fgh ghj hjk jkl zxc xcv cvb vbn bnm lkj kjh jhg hgf gfd fds dsa ewq mnb nbv bvc vcx cxz").split()
+
+
+def looks_random(text: str) -> bool:
+    """Keyboard mashing ("asdkjh qwe", "jjjj kkkl"): at least half of the words have no vowel,
+    one letter three times in a row, or three neighbouring keys."""
+    words = [w for w in re.findall(r"[^\W\d_]+", text.casefold()) if len(w) >= 3]
+    if not words:
+        return False
+
+    def random_word(w: str) -> bool:
+        return (not (set(w) & _VOWELS) or re.search(r"(.)\1\1", w) is not None
+                or any(run in w for run in _KEYBOARD_RUNS))
+
+    return sum(map(random_word, words)) * 2 >= len(words)
+
+
+@dataclass(frozen=True)
+class Reading:
+    text: str
+    lang: str
+    words: int
+    vector: np.ndarray
+    danger: str | None  # safety.EMERGENCY, safety.CRISIS or None
+    act: str | None
+    act_p: float
+    ranking: Ranking
+    decision: Decision
+
+
+def top_act(ranking: Ranking, words: int) -> tuple[str | None, float]:
+    if not ranking.acts:
+        return None, 0.0
+    act, p = max(ranking.acts.items(), key=lambda kv: kv[1])
+    best_topic = max(ranking.clf.values(), default=0.0)
+    if p >= ACT_MIN and p > best_topic and p > ranking.p_oos and words <= ACT_MAX_WORDS.get(act, 8):
+        return act, p
+    if ranking.acts_dense:
+        near, cosine = max(ranking.acts_dense.items(), key=lambda kv: kv[1])
+        if (cosine >= ACT_NEAREST_MIN and cosine > max(ranking.dense.values()) and cosine > ranking.oos_dense
+                and words <= ACT_MAX_WORDS.get(near, 8)):
+            return near, ranking.acts.get(near, 0.0)
+    return None, p
+
+
+def understand(retriever: Retriever, cfg: DecisionConfig, text: str, lang: str) -> Reading:
+    vector = retriever.embed(text)
+    words = len(text.split())
+    ranking = retriever.rank(text, lang, vector)
+    danger = safety.assess(text, ranking.danger)
+    act, act_p = top_act(ranking, words)
+    decision = decide(ranking, cfg, words)
+    if decision.kind != "out_of_scope" and act is None and other_city(text):
+        decision = Decision("out_of_scope", None, decision.candidates, decision.scores, "other_cities")
+    return Reading(text, lang, words, vector, danger, act, act_p, ranking, decision)
