@@ -27,17 +27,23 @@ import settings
 from actions import replies
 from actions.runtime import runtime
 from knowledge import facets, langid
+from knowledge.textnorm import fold
 from knowledge.understand import Reading, looks_random, understand
 from web.leads.service import record_turn
 
 log = logging.getLogger(__name__)
 
 SMALL_TALK = ("greet", "goodbye", "thanks", "how_are_you", "who_are_you")
+# A message that starts like this continues the conversation ("and ...", "what if ...", "a jeśli",
+# "o jei", "un ja", "och om"): read against the current topic first.
+CONTINUATION = re.compile(r"^(and|but|what about|what if|how about|also|och|men|hur blir det med|a|i|ale|oraz|o|ir|bet|un|tad)\b")
 _HAS_LETTER = re.compile(r"[^\W\d_]")
 # A follow-up is short: a longer message without its own topic is a new question.
 FOLLOWUP_MAX_WORDS = 9
 # A follow-up is answered from the current topic's best passage when it is at least this similar.
 PASSAGE_MIN = 0.80
+PASSAGE_PAIR_MARGIN = 0.015  # ... and the next passage goes with it when it scores this close
+PASSAGE_PAIR_CHARS = 700
 # What the last reply offered, so that "yes" means something: the details of the topic, or a person.
 OFFER_DETAILS, OFFER_PERSON = "details", "person"
 FORM = "lead_form"
@@ -84,7 +90,8 @@ class Turn:
         self.intent = (message.get("intent") or {}).get("name") or ""
         self.entities = {e.get("entity"): e.get("value") for e in message.get("entities") or []}
         self.is_payload = self.text.startswith("/")
-        self.lang = conversation_language(tracker, self.text, self.is_payload)
+        # keyboard mashing says nothing about the language: keep the conversation's
+        self.lang = conversation_language(tracker, self.text, self.is_payload or looks_random(self.text))
         self.last_topic = tracker.get_slot("last_topic")
         self.offer = tracker.get_slot("last_offer")
         self.candidates = [t for t in tracker.get_slot("last_candidates") or [] if t in self.kb.topics]
@@ -122,12 +129,18 @@ class Turn:
         plain = dict(self.rt.retriever.passages(topic_id, self.lang, reading.vector))
         in_context = dict(self.rt.retriever.passages(topic_id, self.lang, context.vector)) if context else plain
         scored = sorted(((0.5 * plain[p] + 0.5 * in_context[p] + facets.bonus(p, wanted), p) for p in plain), reverse=True)
-        for score, body in scored[:3]:
+        for rank, (score, body) in enumerate(scored[:3]):
             if score < PASSAGE_MIN:
                 break
+            # a second passage nearly as good goes with it: two short parts answer more often than one
+            runner_up = scored[rank + 1] if rank + 1 < len(scored) else None
+            if runner_up and score - runner_up[0] <= PASSAGE_PAIR_MARGIN and len(body) + len(runner_up[1]) <= PASSAGE_PAIR_CHARS:
+                body = f"{body}\n\n{runner_up[1]}"
             message = replies.passage(self.kb, topic_id, self.lang, body)
             if fingerprint([message]) != previous:
                 self.last_topic = topic_id
+                if self.kb.topics[topic_id].entry(self.lang).details:
+                    self.new_offer = OFFER_DETAILS
                 message["decision"] = "answer"
                 return [message]
         return None
@@ -156,7 +169,7 @@ class Turn:
             self.lang = self.entities["lang"]
             self.events.append(SlotSet("lang_locked", True))
             return self.phrase("language_switched", language_name=self.kb.phrase("language_name", self.lang), decision="language")
-        if not self.is_payload and langid.requested_language(self.text) and len(self.text.split()) <= 6:
+        if not self.is_payload and langid.requested_language(self.text) and len(self.text.split()) <= 10:
             self.events.append(SlotSet("lang_locked", True))
             return self.phrase("language_switched", language_name=self.kb.phrase("language_name", self.lang), decision="language")
         if self.is_payload:
@@ -183,8 +196,11 @@ class Turn:
         """"Can someone from the team contact me?" reads much like the contact topic: a request
         for a person wins when the classifier sees one and the topic would be the contact page."""
         p = reading.ranking.acts.get("talk_to_person", 0.0)
-        return reading.act == "talk_to_person" or (p >= 0.2 and reading.decision.candidates[:1] == [CONTACT_TOPIC]
-                                                   and reading.words <= 20)
+        nearest = reading.ranking.acts_dense.get("talk_to_person", 0.0)
+        nearest_act = max(reading.ranking.acts_dense.items(), key=lambda kv: kv[1], default=("", 0.0))[0]
+        return reading.act == "talk_to_person" or (reading.act is None and reading.decision.candidates[:1] == [CONTACT_TOPIC]
+                                                   and reading.words <= 20
+                                                   and (p >= 0.1 or (nearest >= 0.93 and nearest_act == "talk_to_person")))
 
     def button(self) -> list[dict]:
         if self.intent == "ask_topic" and self.entities.get("topic") in self.kb.topics:
@@ -210,6 +226,9 @@ class Turn:
         act = reading.act
         if act is None:
             return None
+        if act in ("ack", "affirm") and (reading.ranking.acts.get("thanks", 0.0) >= 0.25
+                                         or max(reading.ranking.acts_dense.items(), key=lambda kv: kv[1])[0] == "thanks"):
+            act = "thanks"  # "ok dzięki", "tack ändå"
         if act in SMALL_TALK or act == "dont_know":
             return self.small_talk(act)
         if act == "talk_to_person":
@@ -257,11 +276,14 @@ class Turn:
         if topic not in self.kb.topics or reading.words > FOLLOWUP_MAX_WORDS:
             return None
         own = reading.decision
-        if reading.act != "followup" and own.kind == "answer" and own.topic != topic:
-            return None  # a question with its own topic ("and what about rent?")
-        if reading.act != "followup" and own.kind == "out_of_scope":
-            return None
+        continues = reading.act == "followup" or bool(CONTINUATION.match(fold(self.text)))
         context = self.in_context(topic)
+        if continues and context.decision.topic in (topic, *self.kb.topics[topic].related):
+            pass  # "and if we have no BankID?" after preschool: still preschool
+        elif reading.act != "followup" and own.kind == "answer" and own.topic != topic:
+            return None  # a question with its own topic ("what about rent?")
+        elif reading.act != "followup" and own.kind == "out_of_scope":
+            return None
         target = topic
         if context.decision.kind == "answer" and context.decision.topic in self.kb.topics[topic].related:
             target = context.decision.topic  # "what about my youngest, she's 2?" after schools -> preschool

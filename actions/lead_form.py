@@ -334,15 +334,19 @@ class ValidateLeadForm(FormValidationAction):
         reading = understand(runtime().retriever, runtime().decision, text, _lang(tracker))
         if reading.danger:
             return "danger"
-        if reading.act in ("cancel", "deny") and (reading.words >= 2 or slot not in ("lead_name", "lead_country", "lead_profession", "lead_message")):
+        looks_like_name = reading.words <= 4 and all(word[:1].isupper() for word in text.split())
+        if looks_like_name and slot in ("lead_name", "lead_country", "lead_profession"):
+            return None  # "Katarzyna Nowak" is a name, whatever it resembles
+        nearest, cosine = max(reading.ranking.acts_dense.items(), key=lambda kv: kv[1], default=(None, 0.0))
+        wants_out = reading.act in ("cancel", "deny") or (nearest in ("cancel", "deny") and cosine >= 0.93)
+        if wants_out and (reading.words >= 2 or slot not in ("lead_name", "lead_country", "lead_profession", "lead_message")):
             return None if slot in ("lead_confirm", "lead_consent") and reading.act == "deny" else "cancel"
         if slot in ("lead_message",):
             return None  # anything is a message
         if reading.act == "repair":
             return "leave"
         asks_question = text.endswith("?") or reading.words >= 4
-        looks_like_name = reading.words <= 4 and all(word[:1].isupper() for word in text.split())
-        if asks_question and reading.act is None and reading.decision.kind in ("answer", "out_of_scope") and not looks_like_name:
+        if asks_question and reading.act in (None, "followup") and reading.decision.kind in ("answer", "clarify", "out_of_scope"):
             return "leave"
         return None
 
@@ -508,8 +512,10 @@ class ActionLeadFinish(Action):
                                "decision": "lead_sent"})
         elif outcome == "declined":
             _send(dispatcher, {**replies.text(kb, "consent_required", lang), "decision": "form_cancelled"})
-        elif outcome == "left":  # the mover asked something else instead: nothing stored, answer it
-            return [*cleared_slots(tracker), *await ActionAnswer().run(dispatcher, tracker, domain)]
+        elif outcome == "left":  # the mover asked something else instead: answer it; nothing was stored
+            events = await ActionAnswer().run(dispatcher, tracker, domain)
+            _send(dispatcher, {**replies.text(kb, "lead_cancelled", lang), "decision": "form_cancelled"})
+            return [*cleared_slots(tracker), *events]
         else:
             _send(dispatcher, {**replies.text(kb, "lead_cancelled", lang), "decision": "form_cancelled"})
         return cleared_slots(tracker)

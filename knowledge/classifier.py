@@ -19,7 +19,7 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
-OOS_LABEL = "oos"
+OOS_PREFIX = "oos:"
 ACT_PREFIX = "act:"
 SAFETY_PREFIX = "safety:"
 # Regularisation strength, chosen by grouped cross-validation on the knowledge base's own examples
@@ -67,8 +67,9 @@ class Classifier:
 
 
 def split(proba: dict[str, float]) -> tuple[dict[str, float], float, dict[str, float], dict[str, float]]:
-    """(topic -> p, p(out of scope), act -> p, emergency/crisis -> p) from one probability vector."""
-    topics = {k: v for k, v in proba.items() if k != OOS_LABEL and not k.startswith((ACT_PREFIX, SAFETY_PREFIX))}
+    """(topic -> p, p(out of scope, all categories), act -> p, emergency/crisis -> p) from one
+    probability vector."""
+    topics = {k: v for k, v in proba.items() if not k.startswith((OOS_PREFIX, ACT_PREFIX, SAFETY_PREFIX))}
     acts = {k[len(ACT_PREFIX):]: v for k, v in proba.items() if k.startswith(ACT_PREFIX)}
     danger = {k[len(SAFETY_PREFIX):]: v for k, v in proba.items() if k.startswith(SAFETY_PREFIX)}
-    return topics, proba.get(OOS_LABEL, 0.0), acts, danger
+    return topics, sum(v for k, v in proba.items() if k.startswith(OOS_PREFIX)), acts, danger

@@ -134,7 +134,7 @@ def summary(results: list[TurnResult]) -> dict[str, dict]:
         if not mine:
             continue
 
-        def share(kind: str) -> float | None:
+        def share(kind: str, mine: list[TurnResult] = mine) -> float | None:
             items = [r for r in mine if kind in r.kinds]
             return round(100 * sum(r.ok for r in items) / len(items), 1) if items else None
 

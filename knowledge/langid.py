@@ -40,19 +40,24 @@ _MARKER_WORD = {word: lang for lang, text in _MARKERS.items() for word in text.s
 
 # "answer in English", "po polsku", "lietuviškai", "latviski", "på svenska" ...
 _REQUEST_PATTERNS = {
-    "en": r"\b(in english|english please|po angielsku|angliskai|angliski|pa angliski|pa angliskai|på engelska|pa engelska)\b",
-    "sv": r"\b(in swedish|på svenska|pa svenska|po szwedzku|svediskai|zviedriski|pa zviedriski)\b",
-    "pl": r"\b(in polish|po polsku|på polska|pa polska|lenkiskai|poliski|pa poliski)\b",
-    "lt": r"\b(in lithuanian|lietuviskai|po litewsku|på litauiska|pa litauiska|lietuviski|pa lietuviski)\b",
-    "lv": r"\b(in latvian|latviski|latviskai|pa latviski|po lotewsku|på lettiska|pa lettiska)\b",
+    "en": r"\b((in|to|into) english|english please|po angielsku|na angielski|angliskai|angliski|pa angliski|pa angliskai|i anglu"
+          r"|uz anglu|pa engelska|till engelska)\b",
+    "sv": r"\b((in|to|into) swedish|pa svenska|till svenska|po szwedzku|na szwedzki|svediskai|i svedu|zviedriski|pa zviedriski"
+          r"|uz zviedru)\b",
+    "pl": r"\b((in|to|into) polish|po polsku|na polski|pa polska|till polska|lenkiskai|i lenku|poliski|pa poliski|uz polu)\b",
+    "lt": r"\b((in|to|into) lithuanian|lietuviskai|i lietuviu|po litewsku|na litewski|pa litauiska|till litauiska|lietuviski"
+          r"|pa lietuviski|uz lietuviesu)\b",
+    "lv": r"\b((in|to|into) latvian|latviski|latviskai|i latviu|pa latviski|uz latviesu|po lotewsku|na lotewski|pa lettiska"
+          r"|till lettiska)\b",
 }
 _REQUEST = {lang: re.compile(p) for lang, p in _REQUEST_PATTERNS.items()}
 # A longer message names a language as a request only with a word like "answer", "write" or
 # "please" ("can you answer in Polish?"); "can he get lessons in Lithuanian?" is a question.
 _REQUEST_CUES = re.compile(
     r"\b(answer|reply|respond|speak|talk|write|switch|change|continue|please|can you|could you|svara|prata|tala|skriv|byt"
-    r"|kan du|fortsatt|odpowiadaj|odpowiedz|mow|pisz|prosze|mozesz|przejdz|atsakyk|atsakykite|atsakinek|kalbek|kalbekite|rasyk"
-    r"|rasykite|prasau|galite|gali|atbildi|atbildiet|runa|runajiet|raksti|rakstiet|ludzu|vari|varat)\b")
+    r"|kan du|skriva|fortsatt|odpowiadaj|odpowiedz|mow|pisz|pisac|napisz|prosze|mozesz|przejdz|atsakyk|atsakykite|atsakinek"
+    r"|kalbek|kalbekite|rasyk|rasykite|rasyt|rasyti|prasau|galite|galit|gali|atbildi|atbildiet|runa|runajiet|raksti|rakstiet"
+    r"|rakstit|ludzu|vari|varat)\b")
 
 # Swedish names and terms that movers write in any language ("How much is förskola in Luleå?").
 # They say nothing about the language of the message, so detection ignores them.

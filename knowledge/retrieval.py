@@ -23,7 +23,7 @@ import numpy as np
 
 import settings
 from knowledge import textnorm
-from knowledge.classifier import ACT_PREFIX, OOS_LABEL, Classifier, split
+from knowledge.classifier import ACT_PREFIX, Classifier, split
 from knowledge.loader import KnowledgeBase
 from settings import LANGUAGES
 
@@ -42,7 +42,7 @@ class Doc:
 
 
 TOPIC_KINDS = ("question", "title", "answer")
-CLASSIFIER_VERSION = 2  # bump when what the classifier learns changes (its cache is keyed by it)
+CLASSIFIER_VERSION = 3  # bump when what the classifier learns changes (its cache is keyed by it)
 
 
 def passages(text: str) -> list[str]:
@@ -84,7 +84,7 @@ def training_label(doc: Doc) -> str | None:
     if doc.kind in ("question", "title"):
         return doc.owner
     if doc.kind == "oos":
-        return OOS_LABEL
+        return doc.owner  # one class per out-of-scope category: "weather" and "crypto" are not one cluster
     if doc.kind == "act":
         return doc.owner
     if doc.kind == "safety" and doc.owner != SAFETY_PREFIX + "not_emergency":

@@ -34,9 +34,8 @@ _EMERGENCY = {
         | \bon\s+fire\b | \b(there'?s|there\s+is)\s+(a\s+)?fire\b | \bfire\s+in\s+(my|the|our)\b | \bsmoke\s+(everywhere|in\s+(my|the|our))\b
         | \boverdos | \bpoison(ed|ing)\b | \bswallowed\s+(pills|poison|bleach|batter) | \bcall\s+(an\s+)?ambulance | \bneed\s+an\s+ambulance
         | \b(i'?m|i\s+am|he'?s|she'?s|is)\s+dying\b(?!\s+to) | \b(seriously|badly)\s+(hurt|injured)
-    
         | \bheavy\s+bleeding | \bbleeding\b.*\b(help|not\s+answering|unconscious|won'?t\s+stop) | \bstroke\s*\? | \bface\s+is\s+drooping
-        | \b(man|someone|guy|person)\s+with\s+a\s+(knife|gun) | \bfull\s+of\s+smoke | \bfire\s*!+ | ^fire\s*[.!]*$ | \bthreaten\w*\s+me\b | \b(smell\s+of|smells\s+of|leaking)\s+gas | \bgas\s+(leak|smell) | \bthrough\s+the\s+ice
+        | \b(man|someone|guy|person)\s+with\s+a\s+(knife|gun) | \bfull\s+of\s+smoke | \bfire\s*!+ | ^fire\s*[.!]*$ | \bthreaten\w*\s+me\b | \b(smell\s+of|smells\s+of|leaking)\s+gas | \bgas\s+(leak|smell) | \bthrough\s+the\s+ice | \bflames\b
         | \b(accident|crash)\b.*\b(injured|hurt|trapped|bleeding|unconscious) | \bpeople\s+are\s+(injured|hurt) | \btrapped\s+in\s+(the|a|my)
         | \b(drank|swallowed|ate)\s+(cleaning|bleach|poison|chemical|detergent|pills|tablets) | \bnot\s+br\w*th | \bhad\s+a\s+(car\s+)?accident
         | \bbeating\s+(his|her|my)\s+(wife|husband|child|kid|partner|girlfriend|boyfriend) | \bhit\s+(his|her|my)\s+head\b
@@ -48,23 +47,21 @@ _EMERGENCY = {
         | \bska\s+doda | \bvill\s+doda\s+(mig|oss) | \bhar\s+en\s+kniv | \bbryter\s+sig\s+in | \bbrinner | \bbrand\s+i\s+(mitt|min|var|vart|huset|lagenheten|koket)
         | \beld\s+i\s+(mitt|min|huset|lagenheten|koket) | \bror\s+(overallt|i\s+lagenheten) | \bdet\s+ryker | \boverdos | \bforgift | \bring\s+(en\s+)?ambulans
         | \bbehover\s+(en\s+)?ambulans | \b(allvarligt|svart)\s+skadad | \bhaller\s+pa\s+att\s+do
-    
         | \bbloder\s+(jattemycket|mycket|kraftigt) | \bkraftig\s+blodning | \bfar\s+ingen\s+luft | \bstroke\s*\? | \bkvavas | \bman\s+med\s+kniv
         | \bfullt\s+(av|med)\s+rok | \bbrand\s*!+ | ^brand\b | \b(bil)?olycka\b.*\b(skadade|skadad|fast|bloder|medvetslos)
         | \b(folk|manniskor)\s+ar\s+skadade | \bsitter\s+fast\s+i\s+bilen | \b(druckit|svalt|atit)\s+(rengoringsmedel|klorin|gift|tabletter|piller)
-        | \bslar\s+(sin|hans|hennes)\s+(fru|man|sambo) | \bslog\s+i\s+huvudet | \bgaslukt | \bgenom\s+isen | \bfallit\s+ihop | \bnagon\s+dor\b | \battackerar\s+(mig|oss) | \bkrockat\b
+        | \bslar\s+(sin|hans|hennes)\s+(fru|man|sambo) | \bslog\s+i\s+huvudet | \bgaslukt | \bgenom\s+isen | \bfallit\s+ihop | \bnagon\s+dor\b | \battackerar\s+(mig|oss) | \bkrockat\b | \blagorna\b
     """,
     "pl": r"""
         \bnie\s+oddycha | \bprzesta\w*\s+oddychac | \bnie\s+moze\s+oddychac | \bnieprzytomn | \bzemdla | \bstraci\w*\s+przytomnosc | \bnie\s+budzi\s+sie
         | \bnie\s+reaguje | \bkrwawi\s+(mocno|bardzo|strasznie|caly) | \b(duzo|pelno|mnostwo)\s+krwi | \bkrwotok | \bnie\s+przestaje\s+krwawic
         | \bzawal | \budar | \bbol\w*\s+w\s+klatce | \bzakrztusi | \bdlawi\s+sie | \budlawi | \bbije\s+(mnie|nas|dzieci) | \bpobi\w*\s+mnie
-        | \bgrozi\w*\s+(mi|nam|ze|smiercia) | \bzabije\s+(mnie|nas) | \bchce\s+(mnie|nas)\s+zabic | \bma\s+noz | \bwlamuj | \bpali\s+sie | \bpozar\b | \bnie\s+moge\s+oddychac | \bczuc\s+gaz | \bulatnia\s+sie\s+gaz | \bpod\s+lod | \bzaslab | \bwypadek\s+samochodowy(?!\w)
+        | \bgrozi\w*\s+(mi|nam|ze|smiercia) | \bzabije\s+(mnie|nas) | \bchce\s+(mnie|nas)\s+zabic | \bma\s+noz | \bwlamuj | \bpali\s+sie | \bpozar\b | \bnie\s+moge\s+oddychac | \bczuc\s+gaz | \bulatnia\s+sie\s+gaz | \bpod\s+lod | \bzaslab | \bwypadek\s+samochodowy | \bplomien\w* | \bpali\s+sie\s*!(?!\w)
         | \bogien\s+w | \bdym\s+(w|wszedzie) | \bprzedawkowa | \botru | \bzatru\w*\s+sie | \bpolkn\w*\s+(tabletki|leki|trutk|srodek)
         | \bwezwij\w*\s+karetk | \bpotrzeb\w*\s+karetk | \bkaretk\w*\s+(szybko|teraz|natychmiast) | \bumiera\b | \bciezko\s+rann
-    
         | \bbardzo\s+krwawi | \bkrwawi\b.*\b(nie\s+odpowiada|pomocy|nie\s+da) | \bdlawi | \bmnie\s+bije | \bz\s+nozem | \bw\s+dymie
         | \bwypadek\b.*\b(ranni|krwawi|zakleszcz|nieprzytomn) | \bsa\s+ranni | \bwypi\w*\s+(plyn|wybielacz|trucizn|chemi|domestos)
-        | \bbije\s+(zone|meza|dziecko|partnerke) | \bmnie\s+atakuje | \buderzy\w*\s+sie\s+w\s+glowe | \bpozar\b | \bnie\s+moge\s+oddychac | \bczuc\s+gaz | \bulatnia\s+sie\s+gaz | \bpod\s+lod | \bzaslab | \bwypadek\s+samochodowy
+        | \bbije\s+(zone|meza|dziecko|partnerke) | \bmnie\s+atakuje | \buderzy\w*\s+sie\s+w\s+glowe | \bpozar\b | \bnie\s+moge\s+oddychac | \bczuc\s+gaz | \bulatnia\s+sie\s+gaz | \bpod\s+lod | \bzaslab | \bwypadek\s+samochodowy | \bplomien\w* | \bpali\s+sie\s*!
     """,
     "lt": r"""
         \bnekvepuoja | \bnustojo\s+kvepuoti | \bnegali\s+kvepuoti | \bbe\s+samones | \bneteko\s+samones | \bnualpo | \bnepabunda | \bnereaguoja
@@ -73,10 +70,9 @@ _EMERGENCY = {
         | \bturi\s+peili | \bisilauzia | \bisilauze | \bgaisras | \bdega\s+(namas|butas|virtuve|namai) | \buzsidege | \bdumai\s+(visur|bute|name)
         | \bperdozav | \bapsinuodij | \bprarijo\s+(tablet|vaist|nuod) | \b(kvieskite|iskvieskite|skambinkite)\s+greit | \breikia\s+greitosios
         | \bmirsta\b | \bsunkiai\s+suzeist
-    
         | \bkraujavimas | \bkraujuoja\b | \bspringsta | \bmane\s+musa | \blauziasi | \bsu\s+peiliu | \bpilnas\s+dumu
         | \b(auto)?avarij\w*\b.*\b(suzeist|istrig|kraujuoja|be\s+samones) | \byra\s+suzeistu | \bisgere\s+(valymo|baliklio|nuod|chemik)
-        | \bmusa\s+(zmona|vyra|vaika) | \bmane\s+puola | \bsusitrenke\s+galva | \bnegaliu\s+kvepuoti | \bduju\s+kvap | \bper\s+leda | \bsukniub | \b(patekau\s+i\s+)?avarija\s+ka\s+daryti | \bnuoding\w*\s+(grib|uog)
+        | \bmusa\s+(zmona|vyra|vaika) | \bmane\s+puola | \bsusitrenke\s+galva | \bnegaliu\s+kvepuoti | \bduju\s+kvap | \bper\s+leda | \bsukniub | \b(patekau\s+i\s+)?avarija\s+ka\s+daryti | \bnuoding\w*\s+(grib|uog) | \bliepsn\w* | \bdega\s*!
     """,
     "lv": r"""
         \bneelpo | \bparstaj\w*\s+elpot | \bnevar\s+elpot | \bbezsamana | \bzaudej\w*\s+samanu | \bnogiba | \bnepamostas | \bnereage
@@ -85,10 +81,9 @@ _EMERGENCY = {
         | \bir\s+nazis | \bielauz | \bugunsgreks\b | \bdeg\s+(maja|dzivoklis|virtuve|masina) | \baizdeg | \bdumi\s+(visur|dzivokli|maja)
         | \bparmerig | \bsaindej | \bnorij\w*\s+(tablet|zales|indi) | \b(izsauciet|izsauc|zvaniet|vajag)\s+atr\w*\s*(palidzib|!) | \bmirst\b
         | \bsmagi\s+ievainot
-    
         | \basinosana | \basino\b | \bmani\s+sit | \blauzas | \bar\s+nazi | \bpilna\s+ar\s+dumiem
         | \b(auto)?avarij\w*\b.*\b(cietusie|iesprud|asino|bezsamana) | \bir\s+cietusie | \bizdzer\w*\s+(tirisanas|balinat|ind|kimik)
-        | \bsit\s+(sievu|viru|bernu) | \bman\s+uzbruk | \bsasit\w*\s+galvu | \bindig\w*\s+(senes|ogas|vielu) | \bnevar\s+(pa)?elpot | \boz\s+pec\s+gazes | \bgazes\s+smaka | \bieluz\w*\s+ledu | \bsabruk | \bautoavarij | \bizsauc\w*\s+atr
+        | \bsit\s+(sievu|viru|bernu) | \bman\s+uzbruk | \bsasit\w*\s+galvu | \bindig\w*\s+(senes|ogas|vielu) | \bnevar\s+(pa)?elpot | \boz\s+pec\s+gazes | \bgazes\s+smaka | \bieluz\w*\s+ledu | \bsabruk | \bautoavarij | \bizsauc\w*\s+atr | \bliesm\w* | \bdeg\s*!
     """,
 }
 

@@ -9,9 +9,8 @@ topic decision (knowledge/decide.py). actions/answer.py reads it against the con
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import re
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -26,6 +25,7 @@ ACT_MIN = 0.4
 # ... or its nearest example is this close (short messages: "cześć", "hej då") and closer than
 # any topic example.
 ACT_NEAREST_MIN = 0.94
+TALK_OVER_TOPIC = 0.7  # a request for a person beats a confident answer on another topic only this sure
 ACT_MAX_WORDS = {
     "greet": 6, "goodbye": 8, "thanks": 10, "how_are_you": 8, "who_are_you": 10, "ack": 4, "affirm": 6, "deny": 6,
     "dont_know": 8, "talk_to_person": 30, "cancel": 12, "repair": 20, "more_details": 8, "browse_topics": 8,
@@ -102,6 +102,8 @@ def understand(retriever: Retriever, cfg: DecisionConfig, text: str, lang: str) 
     danger = safety.assess(text, ranking.danger)
     act, act_p = top_act(ranking, words)
     decision = decide(ranking, cfg, words)
-    if decision.kind != "out_of_scope" and act is None and other_city(text):
+    if act == "talk_to_person" and act_p < TALK_OVER_TOPIC and decision.kind == "answer" and decision.topic != "service.contact":
+        act = None  # "how do I meet people there?" is a question about community life, not a request for a person
+    if decision.kind != "out_of_scope" and act is None and other_city(text) and decision.candidates[:1] != ["life.transport"]:
         decision = Decision("out_of_scope", None, decision.candidates, decision.scores, "other_cities")
     return Reading(text, lang, words, vector, danger, act, act_p, ranking, decision)
