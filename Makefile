@@ -64,11 +64,11 @@ knowledge-check: envs ## validate the knowledge files (errors name file and line
 knowledge-build: envs ## regenerate Rasa NLU data and the search index from knowledge/
 	$(APP) -m knowledge build
 
-eval: envs ## measure understanding on shared/eval/dev-*.jsonl through the live chat API (report in var/eval/)
+eval: envs ## dev-set questions and scripted conversations through the live chat API, beside the cross-validated figures (var/eval/)
 	$(APP) -m knowledge.eval $(EVAL_FILES)
 
-calibrate: envs ## recompute the decision thresholds (knowledge/decision.yml) from labelled questions
-	$(APP) -m knowledge.calibrate $(EVAL_FILES)
+calibrate: envs ## fit the decision weights and thresholds (knowledge/decision.yml) by cross-validation on the knowledge base's own examples
+	$(APP) -m knowledge.calibrate
 
 bench-understanding: envs ## time index build and per-question retrieval in-process; memory
 	$(APP) -m knowledge.bench

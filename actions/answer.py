@@ -102,8 +102,10 @@ class Turn:
 
     # ---------------------------------------------------------------- replies
 
-    def phrase(self, key: str, buttons: list[dict] | None = None, **fields) -> list[dict]:
-        return [{**replies.text(self.kb, key, self.lang, buttons), **fields}]
+    def phrase(self, key: str, buttons: list[dict] | None = None, values: dict | None = None, **fields) -> list[dict]:
+        """One message with a phrase of knowledge/phrases.yml (its {placeholders} from `values`)
+        and extra fields (decision, act ...)."""
+        return [{**replies.text(self.kb, key, self.lang, buttons, **(values or {})), **fields}]
 
     def topic_answer(self, topic_id: str, candidates: list[str], related: list[str] | None = None) -> list[dict]:
         self.last_topic = topic_id
@@ -168,15 +170,18 @@ class Turn:
         if self.intent == "set_language" and self.entities.get("lang") in settings.LANGUAGES:
             self.lang = self.entities["lang"]
             self.events.append(SlotSet("lang_locked", True))
-            return self.phrase("language_switched", language_name=self.kb.phrase("language_name", self.lang), decision="language")
+            return self.phrase("language_switched", values={"language_name": self.kb.phrase("language_name", self.lang)}, decision="language")
         if not self.is_payload and langid.requested_language(self.text) and len(self.text.split()) <= 10:
             self.events.append(SlotSet("lang_locked", True))
-            return self.phrase("language_switched", language_name=self.kb.phrase("language_name", self.lang), decision="language")
+            return self.phrase("language_switched", values={"language_name": self.kb.phrase("language_name", self.lang)}, decision="language")
         if self.is_payload:
             return self.button()
         if not _HAS_LETTER.search(self.text):
             return self.rephrase()
-        reading = understand(self.rt.retriever, self.rt.decision, self.text, self.lang)
+        # the words are searched in the language they are written in, whatever the reply language
+        written, confidence = langid.detect(self.text)
+        self.query_lang = written if written and confidence >= langid.MIN_CONFIDENCE else self.lang
+        reading = understand(self.rt.retriever, self.rt.decision, self.text, self.query_lang)
         log.info("reading danger=%s act=%s(%.2f) decision=%s topic=%s candidates=%s scores=%s", reading.danger, reading.act,
                  reading.act_p, reading.decision.kind, reading.decision.topic, reading.decision.candidates, reading.decision.scores)
         if reading.danger:

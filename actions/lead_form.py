@@ -331,6 +331,11 @@ class ValidateLeadForm(FormValidationAction):
             return None
         if slot == "lead_phone" and any(map(normalise_phone, phone_candidates(text))):
             return None
+        if turn.is_skip() or (slot in ("lead_confirm", "lead_consent") and (turn.is_yes() or turn.is_no())):
+            return None  # the step's own words ("skip", "yes", "no") are read by the step
+        readers = {"lead_household": household_in, "lead_move_when": move_when_in, "lead_language": language_in, "lead_topics": topics_in}
+        if slot in readers and readers[slot](text):
+            return None  # "z mężem i dziećmi" answers the household question
         reading = understand(runtime().retriever, runtime().decision, text, _lang(tracker))
         if reading.danger:
             return "danger"
@@ -338,11 +343,13 @@ class ValidateLeadForm(FormValidationAction):
         if looks_like_name and slot in ("lead_name", "lead_country", "lead_profession"):
             return None  # "Katarzyna Nowak" is a name, whatever it resembles
         nearest, cosine = max(reading.ranking.acts_dense.items(), key=lambda kv: kv[1], default=(None, 0.0))
-        wants_out = reading.act in ("cancel", "deny") or (nearest in ("cancel", "deny") and cosine >= 0.93)
-        if wants_out and (reading.words >= 2 or slot not in ("lead_name", "lead_country", "lead_profession", "lead_message")):
-            return None if slot in ("lead_confirm", "lead_consent") and reading.act == "deny" else "cancel"
-        if slot in ("lead_message",):
-            return None  # anything is a message
+        wants_out = reading.act == "cancel" or (reading.act == "deny" and (reading.words >= 2 or turn.is_no())) or (nearest == "cancel" and cosine >= 0.96)
+        if wants_out and slot not in ("lead_message", "lead_confirm", "lead_consent"):
+            return "cancel"
+        if slot != "lead_name":
+            return None  # later steps: a question is re-asked with "we are in the middle of your request"
+        # The first question: the mover may never have meant to start the form. A real question or
+        # "that's not what I asked" leaves it (nothing is stored) and is answered.
         if reading.act == "repair":
             return "leave"
         asks_question = text.endswith("?") or reading.words >= 4

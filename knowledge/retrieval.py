@@ -269,7 +269,10 @@ class Retriever:
         self.docs = documents(kb)
         self.vectors = dense_matrix(kb, embedder, index_dir, progress)
         c = c if c is not None else DecisionConfig.load().classifier_c
-        path = index_dir / f"classifier-v{CLASSIFIER_VERSION}-{kb.fingerprint}-{embedder.key}-c{c:g}.npz"
+        # keyed by what it learns from (not the whole knowledge fingerprint): editing an answer or a
+        # source does not refit it, so the edit is served within seconds
+        training = hashlib.sha256("\n".join(f"{training_label(d)}\t{d.text}" for d in self.docs if training_label(d)).encode())
+        path = index_dir / f"classifier-v{CLASSIFIER_VERSION}-{training.hexdigest()[:16]}-{embedder.key}-c{c:g}.npz"
         keep = np.ones(len(self.docs), dtype=bool)
         classifier = Classifier.load(path) if path.exists() else None
         if classifier is None:
