@@ -134,11 +134,17 @@ def summary(results: list[TurnResult]) -> dict[str, dict]:
         if not mine:
             continue
 
-        def share(kind: str, mine: list[TurnResult] = mine) -> float | None:
+        def share(kind: str, ok, mine: list[TurnResult] = mine) -> float | None:
             items = [r for r in mine if kind in r.kinds]
-            return round(100 * sum(r.ok for r in items) / len(items), 1) if items else None
+            return round(100 * sum(map(ok, items)) / len(items), 1) if items else None
 
-        out[lang] = {"conversations": len({r.conversation for r in mine}), "turns": len(mine), "handled": share("turn"),
-                     "emergency_112": share("emergency"), "no_112_when_not_asked": share("no_emergency"), "handoff_started": share("handoff")}
+        def texts(r: TurnResult) -> str:
+            return " ".join(m.get("text", "") for m in r.reply)
+
+        out[lang] = {"conversations": len({r.conversation for r in mine}), "turns": len(mine),
+                     "handled": share("turn", lambda r: r.ok),
+                     "emergency_112": share("emergency", lambda r: "112" in texts(r)),
+                     "no_112_when_not_asked": share("no_emergency", lambda r: "112" not in texts(r)),
+                     "handoff_started": share("handoff", lambda r: any(m.get("decision") == "handoff" for m in r.reply))}
     return out
 
