@@ -216,6 +216,8 @@ class Turn:
             return self.menu()
         if self.intent == "talk_to_person":
             return self.handoff()
+        if self.intent in SMALL_TALK:  # the widget greets with /greet when it opens
+            return self.small_talk(self.intent)
         return self.rephrase()
 
     def menu(self) -> list[dict]:
