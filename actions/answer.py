@@ -296,8 +296,11 @@ class Turn:
             target = context.decision.topic  # "what about my youngest, she's 2?" after schools -> preschool
             if target != self.last_topic:
                 return self.topic_answer(target, context.decision.candidates)
-        return self.passage_answer(target, reading, context) or (
-            self.details(target) if self.tracker.get_slot("last_reply") != fingerprint(self.details(target)) else None)
+        found = self.passage_answer(target, reading, context)
+        if found:
+            return found
+        details = self.details(target)
+        return details if fingerprint(details) != self.tracker.get_slot("last_reply") else None
 
     def standalone(self, reading: Reading) -> list[dict]:
         decision = reading.decision

@@ -48,6 +48,7 @@ from actions.lead_input import (
 )
 from actions.runtime import runtime
 from actions.transcript import build_transcript
+from knowledge import safety
 from knowledge.loader import KnowledgeBase
 from knowledge.understand import understand
 from web.leads import db
@@ -294,9 +295,8 @@ class ValidateLeadForm(FormValidationAction):
         kb = runtime().kb
         if not turn.is_payload and turn.text.strip():
             meant = self.read_free_text(slot, turn, tracker)
-            if meant == "danger":
-                reading = understand(runtime().retriever, runtime().decision, turn.text, _lang(tracker))
-                for message in replies.emergency(kb, reading.danger, _lang(tracker)):
+            if meant in (safety.EMERGENCY, safety.CRISIS):
+                for message in replies.emergency(kb, meant, _lang(tracker)):
                     _send(dispatcher, message)
                 return {slot: None}
             if meant == "cancel":
@@ -323,7 +323,7 @@ class ValidateLeadForm(FormValidationAction):
         return None
 
     def read_free_text(self, slot: str, turn: Turn, tracker: Tracker) -> str | None:
-        """"danger", "cancel" (in the mover's own words: "actually no, cancel that"), "leave" (a real
+        """safety.EMERGENCY / safety.CRISIS, "cancel" (in the mover's own words: "actually no, cancel that"), "leave" (a real
         question or "that's not what I asked" instead of an answer), or None: an answer to the step.
         A name, an email address or a phone number is always an answer."""
         text = turn.text.strip()
@@ -338,7 +338,7 @@ class ValidateLeadForm(FormValidationAction):
             return None  # "z mężem i dziećmi" answers the household question
         reading = understand(runtime().retriever, runtime().decision, text, _lang(tracker))
         if reading.danger:
-            return "danger"
+            return reading.danger
         looks_like_name = reading.words <= 4 and all(word[:1].isupper() for word in text.split())
         if looks_like_name and slot in ("lead_name", "lead_country", "lead_profession"):
             return None  # "Katarzyna Nowak" is a name, whatever it resembles

@@ -29,12 +29,12 @@ class Runtime:
         self.store = KnowledgeStore()
         self.embedder = Embedder(settings.EMBEDDING_MODEL)
         self.decision = DecisionConfig.load()
-        self._retriever = Retriever(self.store.get(), self.embedder, settings.INDEX_DIR)
+        self._retriever = Retriever(self.store.get(), self.embedder, settings.INDEX_DIR, c=self.decision.classifier_c)
         langid.detect("warm up the language models before the first question")
         self.store.on_reload(self._rebuild)
 
     def _rebuild(self, kb: KnowledgeBase) -> None:
-        self._retriever = Retriever(kb, self.embedder, settings.INDEX_DIR)
+        self._retriever = Retriever(kb, self.embedder, settings.INDEX_DIR, c=self.decision.classifier_c)
 
     @property
     def kb(self) -> KnowledgeBase:

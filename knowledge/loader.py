@@ -303,14 +303,21 @@ def _load_phrases(out: _Collector, path: Path) -> dict[str, dict[str, str]] | No
     return phrases if ok else None
 
 
-def _load_out_of_scope(out: _Collector, path: Path) -> OutOfScope | None:
+def _validated(out: _Collector, path: Path, model):
+    """(the file's YAML, the model it validates to), or (None, None) after reporting why not."""
     data = out.read_yaml(path)
     if data is None:
-        return None
+        return None, None
     try:
-        oos = OutOfScope.model_validate(dict(data))
+        return data, model.model_validate(dict(data))
     except ValidationError as exc:
         out.validation_errors(path, data, exc)
+        return None, None
+
+
+def _load_out_of_scope(out: _Collector, path: Path) -> OutOfScope | None:
+    data, oos = _validated(out, path, OutOfScope)
+    if oos is None:
         return None
     ok = True
     for name, category in oos.categories.items():
@@ -324,13 +331,8 @@ def _load_out_of_scope(out: _Collector, path: Path) -> OutOfScope | None:
 
 def _load_conversation(out: _Collector, path: Path) -> Conversation | None:
     """Conversation acts and safety examples: every act and kind in every language."""
-    data = out.read_yaml(path)
-    if data is None:
-        return None
-    try:
-        conversation = Conversation.model_validate(dict(data))
-    except ValidationError as exc:
-        out.validation_errors(path, data, exc)
+    data, conversation = _validated(out, path, Conversation)
+    if conversation is None:
         return None
     ok = True
     for part, names in (("acts", ACTS), ("safety", SAFETY_KINDS)):
