@@ -38,14 +38,38 @@ SMALL_TALK = ("greet", "goodbye", "thanks", "how_are_you", "who_are_you")
 # "o jei", "un ja", "och om"): read against the current topic first.
 CONTINUATION = re.compile(r"^(and|but|what about|what if|how about|also|och|men|hur blir det med|a|i|ale|oraz|o|ir|bet|un|tad)\b")
 _HAS_LETTER = re.compile(r"[^\W\d_]")
-# A follow-up is short: a longer message without its own topic is a new question.
+# A follow-up is short: a longer message without its own topic is a new question (one that starts
+# like a continuation or points back may be a little longer).
 FOLLOWUP_MAX_WORDS = 9
+FOLLOWUP_LINKED_MAX_WORDS = 14
 # A follow-up is answered from the current topic's best passage when it is at least this similar.
 PASSAGE_MIN = 0.80
 PASSAGE_PAIR_MARGIN = 0.015  # ... and the next passage goes with it when it scores this close
 PASSAGE_PAIR_CHARS = 700
-# What the last reply offered, so that "yes" means something: the details of the topic, or a person.
-OFFER_DETAILS, OFFER_PERSON = "details", "person"
+# A message with one of these words points back at what was just said or puts a condition on it
+# ("can we still apply somehow?", "is that job bank free?", "da się jakoś bez tego?", "and if we
+# have no BankID?"): read against the current topic even when it names another topic's term.
+REFERS_BACK = {lang: re.compile(rf"\b({words})\b") for lang, words in {
+    "en": "it|that|this|there|still|somehow|then|if",
+    "sv": "det|den|dar|anda|da|sa|dit|om",
+    "pl": "to|tego|tym|tam|jakos|jednak|wtedy|jesli|jezeli|gdyby",
+    "lt": "tai|ta|tas|ten|vis tiek|kaip nors|tada|jei|jeigu",
+    "lv": "to|tas|tur|tomer|kaut ka|tad|ja",
+}.items()}
+# A message that names another topic ("what about school for our son?", "how do I open a bank
+# account before I have a personnummer?") moves to it when it reads surer of that topic alone than
+# of the current one in context; by this much more when it points back ("can we still apply?").
+FOLLOWUP_SWITCH_MARGIN = 0.15
+# A follow-up's passage: the share of the score that comes from the spelling overlap between the
+# question and the passage (character n-grams: "dentysta" / "dentyści", "studentbostad").
+PASSAGE_SPELLING_WEIGHT = 0.15
+# An out-of-scope reading is overruled by the current topic only when neither classifier is this
+# sure of it ("how big a deposit is needed?" after buying a home; not "who won Melodifestivalen?").
+FOLLOWUP_OOS_MAX = 0.7
+FOLLOWUP_CHAR_OOS_MAX = 0.35
+# What the last reply offered, so that "yes" means something: the details of the topic, or a person;
+# after "which of these did you mean?", a follow-up is read against the first of the choices.
+OFFER_DETAILS, OFFER_PERSON, OFFER_CHOICE = "details", "person", "choice"
 FORM = "lead_form"
 CONTACT_TOPIC = "service.contact"  # its answer offers the contact form: "yes" starts it
 
@@ -130,7 +154,10 @@ class Turn:
         wanted = facets.asked(reading.text)
         plain = dict(self.rt.retriever.passages(topic_id, self.lang, reading.vector))
         in_context = dict(self.rt.retriever.passages(topic_id, self.lang, context.vector)) if context else plain
-        scored = sorted(((0.5 * plain[p] + 0.5 * in_context[p] + facets.bonus(p, wanted), p) for p in plain), reverse=True)
+        spelling = self.rt.retriever.spelling_overlap(reading.text, list(plain))
+        w = PASSAGE_SPELLING_WEIGHT
+        scored = sorted((((1 - w) * (0.5 * plain[p] + 0.5 * in_context[p]) + w * (plain[p] + spelling[p]) / 2 + facets.bonus(p, wanted), p)
+                         for p in plain), reverse=True)
         for rank, (score, body) in enumerate(scored[:3]):
             if score < PASSAGE_MIN:
                 break
@@ -280,17 +307,32 @@ class Turn:
     def followup(self, reading: Reading) -> list[dict] | None:
         """A short message without a topic of its own, read as a question about the current topic."""
         topic = self.last_topic
-        if topic not in self.kb.topics or reading.words > FOLLOWUP_MAX_WORDS:
+        after_choice = self.offer == OFFER_CHOICE and bool(self.candidates)
+        if after_choice:
+            topic = self.candidates[0]  # "and how much does it cost?" after "preschool or family life?"
+        folded = fold(self.text)
+        continues = reading.act == "followup" or bool(CONTINUATION.match(folded))
+        refers_back = bool(REFERS_BACK.get(self.query_lang, REFERS_BACK["en"]).search(folded))
+        limit = FOLLOWUP_LINKED_MAX_WORDS if continues or refers_back else FOLLOWUP_MAX_WORDS
+        if topic not in self.kb.topics or reading.words > limit:
             return None
         own = reading.decision
-        continues = reading.act == "followup" or bool(CONTINUATION.match(fold(self.text)))
         context = self.in_context(topic)
-        if continues and context.decision.topic in (topic, *self.kb.topics[topic].related):
+        near = (topic, *self.kb.topics[topic].related)
+        stays = context.decision.kind == "answer" and context.decision.topic in near
+        margin = FOLLOWUP_SWITCH_MARGIN if refers_back else 0.0
+        if own.kind == "answer" and own.topic != topic and own.scores[own.topic] > context.decision.scores.get(topic, 0.0) + margin:
+            return None  # read alone it is surer of its own topic than read as a follow-up: a new question
+        if continues and context.decision.topic in near:
             pass  # "and if we have no BankID?" after preschool: still preschool
-        elif reading.act != "followup" and own.kind == "answer" and own.topic != topic:
-            return None  # a question with its own topic ("what about rent?")
-        elif reading.act != "followup" and own.kind == "out_of_scope":
+        elif after_choice and not continues:
             return None
+        elif reading.act != "followup" and own.kind == "answer" and own.topic != topic:
+            if not (refers_back and context.decision.topic == topic):
+                return None  # a question with its own topic ("what about rent?")
+        elif reading.act != "followup" and own.kind == "out_of_scope":
+            if not (stays and reading.ranking.p_oos < FOLLOWUP_OOS_MAX and reading.ranking.char_p_oos < FOLLOWUP_CHAR_OOS_MAX):
+                return None  # "will it snow tomorrow?" after the climate answer is still a forecast
         target = topic
         if context.decision.kind == "answer" and context.decision.topic in self.kb.topics[topic].related:
             target = context.decision.topic  # "what about my youngest, she's 2?" after schools -> preschool
@@ -315,6 +357,7 @@ class Turn:
             return self.topic_answer(decision.topic, decision.candidates, related)
         self.new_candidates = decision.candidates
         if decision.kind == "clarify":
+            self.new_offer = OFFER_CHOICE
             out = replies.clarify(self.kb, decision.candidates, self.lang)
         elif decision.kind == "out_of_scope":
             out = replies.out_of_scope(self.kb, decision.oos_category, decision.candidates, self.lang)

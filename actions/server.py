@@ -49,9 +49,16 @@ def build_app(token: str):
 def keep_torch_out() -> None:
     """With ONNX Runtime the action server never runs torch, but spaCy (its stop-word lists, in
     knowledge/textnorm.py) imports thinc, which imports torch when it is installed: 250 MB of
-    memory for nothing. Marking torch as absent makes thinc skip it."""
-    if settings.EMBEDDING_BACKEND == "onnx":
-        sys.modules.setdefault("torch", None)
+    memory for nothing. Marking torch as absent while spaCy is imported makes thinc skip it; the
+    mark is removed afterwards, because SciPy (scikit-learn, when an edited example refits the
+    classifiers) treats a present-but-None module as an error."""
+    if settings.EMBEDDING_BACKEND == "onnx" and "torch" not in sys.modules:
+        sys.modules["torch"] = None
+        try:
+            import knowledge.textnorm  # noqa: F401  (spaCy -> thinc decides here that torch is absent)
+        finally:
+            if sys.modules.get("torch", False) is None:
+                del sys.modules["torch"]
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -28,12 +28,14 @@ from knowledge.decide import DECISION_FILE, SHORT_QUESTION_WORDS, DecisionConfig
 
 CROSSVAL_REPORT = settings.VAR_DIR / "eval" / "crossval.json"
 
-WEIGHTS = [(w_clf, w_lex) for w_clf in (0.4, 0.55, 0.7, 0.85) for w_lex in (0.0, 0.05, 0.1, 0.2) if w_clf + w_lex <= 1.0]
+# (w_clf, w_lexical, w_char); w_dense is the rest
+WEIGHTS = [(w_clf, w_lex, w_char) for w_clf in (0.25, 0.4, 0.55) for w_lex in (0.0, 0.1, 0.2) for w_char in (0.1, 0.2, 0.3, 0.4)
+           if w_clf + w_lex + w_char <= 0.9]
 GRID = {
-    "answer_min": [0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5],
+    "answer_min": [0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55],
     "clarify_margin": [0.01, 0.02, 0.04, 0.06],  # never 0: asking back is right for a really ambiguous question
     "clarify_margin_short": [0.02, 0.05, 0.08, 0.12],
-    "oos_min": [0.3, 0.5, 0.7],
+    "oos_min": [0.2, 0.3, 0.4, 0.5, 0.7],
     "oos_over_best": [0.0, 0.2],
     "oos_margin": [0.0, 0.03, 0.06, 1.0],
 }
@@ -54,13 +56,15 @@ class Table:
         self.clf = np.array([[h.ranking.clf.get(t, 0.0) for t in topic_ids] for h in held])
         self.dense = np.array([[h.ranking.dense[t] for t in topic_ids] for h in held])
         self.lex = np.array([[h.ranking.lexical.get(t, 0.0) for t in topic_ids] for h in held])
+        self.char = np.array([[h.ranking.char.get(t, 0.0) for t in topic_ids] for h in held])
+        self.char_p_oos = np.array([h.ranking.char_p_oos for h in held])
         self.p_oos = np.array([h.ranking.p_oos for h in held])
         self.oos_dense = np.array([h.ranking.oos_dense for h in held])
         self.has_oos = np.array([h.ranking.oos_category is not None for h in held])
 
     def fused(self, cfg: DecisionConfig) -> np.ndarray:
         dense = np.clip((self.dense - cfg.dense_floor) / (cfg.dense_ceiling - cfg.dense_floor), 0, 1)
-        return cfg.w_clf * self.clf + cfg.w_dense * dense + cfg.w_lexical * self.lex
+        return cfg.w_clf * self.clf + cfg.w_dense * dense + cfg.w_lexical * self.lex + cfg.w_char * self.char
 
     def decisions(self, cfg: DecisionConfig, fused: np.ndarray | None = None, order: np.ndarray | None = None) -> dict[str, np.ndarray]:
         """The same rule as knowledge.decide.decide, for every row at once."""
@@ -68,7 +72,11 @@ class Table:
         order = np.argsort(-fused, axis=1, kind="stable")[:, :3] if order is None else order
         rows = np.arange(len(fused))
         best, second = fused[rows, order[:, 0]], fused[rows, order[:, 1]]
-        oos = self.has_oos & (((self.p_oos >= cfg.oos_min) & (self.p_oos > self.clf.max(axis=1) + cfg.oos_over_best))
+        total = cfg.w_clf + cfg.w_char
+        a, b = (cfg.w_clf / total, cfg.w_char / total) if total > 0 else (1.0, 0.0)
+        p_oos = a * self.p_oos + b * self.char_p_oos
+        best_p = (a * self.clf + b * self.char).max(axis=1)
+        oos = self.has_oos & (((p_oos >= cfg.oos_min) & (p_oos > best_p + cfg.oos_over_best))
                               | (self.oos_dense > self.dense.max(axis=1) + cfg.oos_margin))
         decline = ~oos & (best < cfg.answer_min)
         margin = np.where(self.words <= SHORT_QUESTION_WORDS, cfg.clarify_margin_short, cfg.clarify_margin)
@@ -82,7 +90,8 @@ class Table:
 
     def metrics(self, cfg: DecisionConfig, fused=None, order=None, by: str = "lang") -> dict[str, dict[str, float]]:
         d = self.decisions(cfg, fused, order)
-        keys = self.lang if by == "lang" else np.char.add(np.char.add(self.lang, "/"), self.style)
+        keys = {"lang": self.lang, "style": self.style}.get(by)
+        keys = np.char.add(np.char.add(self.lang, "/"), self.style) if keys is None else keys
         out = {}
         for key in dict.fromkeys(keys.tolist()):
             sel = keys == key
@@ -119,8 +128,8 @@ def search(table: Table, c: float) -> tuple[DecisionConfig, dict, float]:
     best, best_value, best_result = None, float("-inf"), None
     keys = list(GRID)
     combos = list(itertools.product(*GRID.values()))
-    for w_clf, w_lex in tqdm(WEIGHTS, desc=f"threshold search (C={c:g})", unit="weights"):
-        base = DecisionConfig(w_clf=w_clf, w_lexical=w_lex, w_dense=round(1 - w_clf - w_lex, 4), classifier_c=c)
+    for w_clf, w_lex, w_char in tqdm(WEIGHTS, desc=f"threshold search (C={c:g})", unit="weights"):
+        base = DecisionConfig(w_clf=w_clf, w_lexical=w_lex, w_char=w_char, w_dense=round(1 - w_clf - w_lex - w_char, 4), classifier_c=c)
         fused = table.fused(base)
         order = np.argsort(-fused, axis=1, kind="stable")[:, :3]
         for values in combos:
@@ -171,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{m['answered_wrong']:>6} {m['oos_questions']:>6} {m['oos_declined']:>13}")
     print(f"\ncalibrated: {dataclasses.asdict(cfg)}")
     report = {"held_out": len(table.lang), "config": dataclasses.asdict(cfg), "languages": percent(result),
-              "by_style": percent(table.metrics(cfg, by="style"))}
+              "styles": percent(table.metrics(cfg, by="style")), "by_language_and_style": percent(table.metrics(cfg, by="lang_style"))}
     CROSSVAL_REPORT.parent.mkdir(parents=True, exist_ok=True)
     CROSSVAL_REPORT.write_text(json.dumps(report, indent=2), encoding="utf-8")
     if not args.dry_run:

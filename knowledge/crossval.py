@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm import tqdm
 
-from knowledge.retrieval import Doc, Features, Ranking, fit_classifier
+from knowledge.retrieval import Doc, Ranking, features
 
 FOLDS = 5
 SAME_LANGUAGE_COSINE = 0.95  # near-duplicates in one language stay in one fold ...
@@ -110,11 +110,11 @@ def held_out_rankings(kb, docs: list[Doc], vectors: np.ndarray, c: float, folds:
     out: list[HeldOut] = []
     for f in tqdm(range(folds), desc=f"cross-validation (C={c:g})", unit="fold", disable=not progress):
         keep = fold != f
-        features = Features(kb, docs, vectors, keep, fit_classifier(docs, vectors, keep, c))
+        fold_features = features(kb, docs, vectors, keep, c)
         for i in np.flatnonzero(~keep):
             doc = docs[i]
             if doc.kind not in HELD_OUT_KINDS:
                 continue
             expected = doc.owner if doc.kind == "question" else None
-            out.append(HeldOut(doc, expected, style_of(doc.text), features.rank(vectors[i], doc.text, doc.lang)))
+            out.append(HeldOut(doc, expected, style_of(doc.text), fold_features.rank(vectors[i], doc.text, doc.lang)))
     return out

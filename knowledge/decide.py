@@ -27,9 +27,11 @@ DECISION_FILE = Path(__file__).with_name("decision.yml")
 @dataclass(frozen=True)
 class DecisionConfig:
     # fused score = w_clf * classifier probability + w_dense * rescaled cosine + w_lexical * BM25 share
-    w_clf: float = 0.6
+    #             + w_char * character n-gram classifier probability
+    w_clf: float = 0.4
     w_dense: float = 0.3
     w_lexical: float = 0.1
+    w_char: float = 0.2
     classifier_c: float = 4.0  # the classifier's regularisation (knowledge/classifier.py)
     dense_floor: float = 0.75  # cosine at or below this counts as "no similarity" for e5
     dense_ceiling: float = 0.95  # cosine at or above this counts as a paraphrase
@@ -69,17 +71,29 @@ def fuse(ranking: Ranking, cfg: DecisionConfig) -> dict[str, float]:
     for topic, cosine in ranking.dense.items():
         dense = min(1.0, max(0.0, (cosine - cfg.dense_floor) / span))
         fused[topic] = (cfg.w_clf * ranking.clf.get(topic, 0.0) + cfg.w_dense * dense
-                        + cfg.w_lexical * ranking.lexical.get(topic, 0.0))
+                        + cfg.w_lexical * ranking.lexical.get(topic, 0.0) + cfg.w_char * ranking.char.get(topic, 0.0))
     return dict(sorted(fused.items(), key=lambda kv: kv[1], reverse=True))
 
 
 SHORT_QUESTION_WORDS = 2
 
 
+def oos_probability(ranking: Ranking, cfg: DecisionConfig) -> tuple[float, float]:
+    """(p(out of scope), the best topic's p), both classifiers' probabilities mixed in the
+    proportion of their weights: what is out of scope by meaning *and* by wording."""
+    total = cfg.w_clf + cfg.w_char
+    if total <= 0:
+        return ranking.p_oos, max(ranking.clf.values(), default=0.0)
+    a, b = cfg.w_clf / total, cfg.w_char / total
+    p_oos = a * ranking.p_oos + b * ranking.char_p_oos
+    best = max((a * p + b * ranking.char.get(t, 0.0) for t, p in ranking.clf.items()), default=0.0)
+    return p_oos, best
+
+
 def is_out_of_scope(ranking: Ranking, cfg: DecisionConfig) -> bool:
-    best_topic_p = max(ranking.clf.values(), default=0.0)
+    p_oos, best_topic_p = oos_probability(ranking, cfg)
     best_dense = max(ranking.dense.values())
-    by_classifier = ranking.p_oos >= cfg.oos_min and ranking.p_oos > best_topic_p + cfg.oos_over_best
+    by_classifier = p_oos >= cfg.oos_min and p_oos > best_topic_p + cfg.oos_over_best
     by_example = ranking.oos_dense > best_dense + cfg.oos_margin
     return bool(ranking.oos_category) and (by_classifier or by_example)
 

@@ -18,6 +18,7 @@ handled in the scripted conversations of tests/conversations/ (--no-conversation
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import statistics
 import sys
@@ -65,33 +66,56 @@ def ask(base_url: str, row: dict, ui_lang: bool) -> dict:
             "decision": first.get("decision"), "ms": elapsed * 1000}
 
 
+def _share(items, ok) -> float | None:
+    return round(100 * sum(1 for r, res in items if ok(r, res)) / len(items), 1) if items else None
+
+
+def _top1(r: dict, res: dict) -> bool:
+    return bool(res.get("candidates")) and res["candidates"][0] in r["topics"]
+
+
+def _metrics(pairs: list[tuple[dict, dict]]) -> dict:
+    inscope = [(r, res) for r, res in pairs if r["topics"]]
+    oos = [(r, res) for r, res in pairs if not r["topics"]]
+    return {
+        "questions": len(pairs),
+        "top1": _share(inscope, _top1),
+        "top3": _share(inscope, lambda r, res: any(t in r["topics"] for t in res.get("candidates", [])[:3])),
+        "answered": _share(inscope, lambda r, res: res.get("topic") is not None),
+        "answered_correct": _share(inscope, lambda r, res: res.get("topic") in r["topics"]),
+        "answered_wrong": _share(inscope, lambda r, res: res.get("topic") is not None and res.get("topic") not in r["topics"]),
+        "oos_declined": _share(oos, lambda r, res: res.get("topic") is None and "error" not in res),
+        "reply_language_ok": _share(pairs, lambda r, res: res.get("lang") == r["lang"]),
+        "errors": sum(1 for _, res in pairs if "error" in res),
+    }
+
+
 def score(rows: list[dict], results: list[dict]) -> dict:
     per_lang: dict[str, dict] = {}
     for lang in sorted({r["lang"] for r in rows}, key=settings.LANGUAGES.index):
         pairs = [(r, res) for r, res in zip(rows, results, strict=True) if r["lang"] == lang]
-        inscope = [(r, res) for r, res in pairs if r["topics"]]
-        oos = [(r, res) for r, res in pairs if not r["topics"]]
-
-        def share(items, ok) -> float | None:
-            return round(100 * sum(1 for r, res in items if ok(r, res)) / len(items), 1) if items else None
-
-        top1 = lambda r, res: bool(res.get("candidates")) and res["candidates"][0] in r["topics"]  # noqa: E731
         styles = defaultdict(list)
-        for r, res in inscope:
-            styles[r["style"]].append((r, res))
-        per_lang[lang] = {
-            "questions": len(pairs),
-            "top1": share(inscope, top1),
-            "top3": share(inscope, lambda r, res: any(t in r["topics"] for t in res.get("candidates", [])[:3])),
-            "answered": share(inscope, lambda r, res: res.get("topic") is not None),
-            "answered_correct": share(inscope, lambda r, res: res.get("topic") in r["topics"]),
-            "answered_wrong": share(inscope, lambda r, res: res.get("topic") is not None and res.get("topic") not in r["topics"]),
-            "oos_declined": share(oos, lambda r, res: res.get("topic") is None and "error" not in res),
-            "reply_language_ok": share(pairs, lambda r, res: res.get("lang") == r["lang"]),
-            "errors": sum(1 for _, res in pairs if "error" in res),
-            "top1_by_style": {s: share(items, top1) for s, items in sorted(styles.items())},
-        }
+        for r, res in pairs:
+            if r["topics"]:
+                styles[r["style"]].append((r, res))
+        per_lang[lang] = {**_metrics(pairs), "top1_by_style": {s: _share(items, _top1) for s, items in sorted(styles.items())}}
     return per_lang
+
+
+def score_by_style(rows: list[dict], results: list[dict]) -> dict:
+    """The same figures per question style, all languages together (out-of-scope questions have
+    a style too)."""
+    by_style = defaultdict(list)
+    for r, res in zip(rows, results, strict=True):
+        by_style[r["style"]].append((r, res))
+    return {style: _metrics(pairs) for style, pairs in sorted(by_style.items())}
+
+
+def decisions_digest(results: list[dict], turns: list) -> str:
+    """A fingerprint of what the bot decided for every question and conversation turn (not of
+    timings): two trainings from the same inputs must give the same digest."""
+    decided = [[r.get("decision"), r.get("topic"), r.get("candidates"), r.get("lang")] for r in results]
+    return hashlib.sha256(json.dumps([decided, turns], sort_keys=True).encode()).hexdigest()[:16]
 
 
 def print_table(report: dict) -> None:
@@ -109,6 +133,15 @@ def print_table(report: dict) -> None:
     print(f"\ntop-1 by style\n{'lang':5} " + " ".join(f"{s:>14}" for s in styles))
     for lang, m in report["languages"].items():
         print(f"{lang:5} " + " ".join(f"{m['top1_by_style'].get(s, '-'):>14}" for s in styles))
+    cols = ["top1", "top3", "answered", "answered_wrong", "oos_declined"]
+    print(f"\nby style, all languages (dev set)\n{'style':14} {'n':>4} " + " ".join(f"{c:>15}" for c in cols))
+    for style, m in report.get("styles", {}).items():
+        print(f"{style:14} {m['questions']:>4} " + " ".join(f"{'-' if m[c] is None else m[c]:>15}" for c in cols))
+    cv_styles = report.get("crossval_styles") or {}
+    if cv_styles:
+        print(f"\nby style, all languages (cross-validated)\n{'style':14} {'n':>5} " + " ".join(f"{c:>15}" for c in cols))
+        for style, m in cv_styles.items():
+            print(f"{style:14} {m['questions']:>5} " + " ".join(f"{m.get(c, '-'):>15}" for c in cols))
     turns = report.get("conversations")
     if turns:
         print(f"\nscripted conversations (tests/conversations/)\n{'lang':5} {'conv':>5} {'turns':>6} {'handled':>8} {'112 when in danger':>19} "
@@ -118,13 +151,14 @@ def print_table(report: dict) -> None:
                   f"{m['no_112_when_not_asked'] or '-':>17} {m['handoff_started'] or '-':>16}")
     lat = report["latency_ms"]
     print(f"\nlatency per question (ms): p50 {lat['p50']}, p95 {lat['p95']} ({report['questions']} questions, {report['concurrency']} at a time)")
+    print(f"decisions digest: {report['decisions_digest']} (the same inputs give the same digest, whatever the training run)")
 
 
-def crossval_figures() -> dict:
+def crossval_figures(key: str = "languages") -> dict:
     from knowledge.calibrate import CROSSVAL_REPORT
 
     try:
-        return json.loads(CROSSVAL_REPORT.read_text(encoding="utf-8"))["languages"]
+        return json.loads(CROSSVAL_REPORT.read_text(encoding="utf-8"))[key]
     except (OSError, ValueError, KeyError):
         return {}
 
@@ -137,7 +171,8 @@ def conversation_figures(url: str) -> tuple[dict, list[dict]]:
         results += conversations.replay(url, conv)
     failures = [{"lang": r.lang, "conversation": r.conversation, "turn": r.index + 1, "user": r.user, "failures": r.failures}
                 for r in results if not r.ok]
-    return conversations.summary(results), failures
+    outcomes = [[r.lang, r.conversation, r.index, r.ok] for r in results]
+    return conversations.summary(results), failures, outcomes
 
 
 def run(paths: list[Path], url: str | None, report_path: Path, ui_lang: bool, concurrency: int, with_conversations: bool = True) -> dict:
@@ -157,7 +192,7 @@ def run(paths: list[Path], url: str | None, report_path: Path, ui_lang: bool, co
     try:
         with ThreadPoolExecutor(max_workers=concurrency) as pool:
             results = list(tqdm(pool.map(lambda r: ask(url, r, ui_lang), rows), total=len(rows), desc="questions", unit="q"))
-        turns, turn_failures = conversation_figures(url) if with_conversations else ({}, [])
+        turns, turn_failures, turn_outcomes = conversation_figures(url) if with_conversations else ({}, [], [])
     finally:
         if stack:
             stack.stop()
@@ -168,7 +203,10 @@ def run(paths: list[Path], url: str | None, report_path: Path, ui_lang: bool, co
         "ui_lang_sent": ui_lang,
         "concurrency": concurrency,
         "languages": score(rows, results),
+        "styles": score_by_style(rows, results),
         "crossval": crossval_figures(),
+        "crossval_styles": crossval_figures("styles"),
+        "decisions_digest": decisions_digest(results, turn_outcomes),
         "conversations": turns,
         "conversation_failures": turn_failures,
         "latency_ms": {"p50": round(statistics.median(latencies), 1),

@@ -23,7 +23,7 @@ import numpy as np
 
 import settings
 from knowledge import textnorm
-from knowledge.classifier import ACT_PREFIX, Classifier, split
+from knowledge.classifier import ACT_PREFIX, CharClassifier, Classifier, split
 from knowledge.loader import KnowledgeBase
 from settings import LANGUAGES
 
@@ -42,7 +42,7 @@ class Doc:
 
 
 TOPIC_KINDS = ("question", "title", "answer")
-CLASSIFIER_VERSION = 3  # bump when what the classifier learns changes (its cache is keyed by it)
+CLASSIFIER_VERSION = 4  # bump when what the classifier learns changes (its cache is keyed by it)
 
 
 def passages(text: str) -> list[str]:
@@ -203,6 +203,8 @@ class Ranking:
     acts: dict[str, float] = field(default_factory=dict)  # conversation act -> classifier probability
     acts_dense: dict[str, float] = field(default_factory=dict)  # conversation act -> best cosine to its examples
     danger: dict[str, float] = field(default_factory=dict)  # emergency / crisis -> classifier probability
+    char: dict[str, float] = field(default_factory=dict)  # topic id -> character n-gram classifier probability
+    char_p_oos: float = 0.0  # the character n-gram classifier's probability of "out of scope"
 
 
 class Features:
@@ -210,8 +212,9 @@ class Features:
     lexical indexes and the classifier. The live retriever has one over the whole knowledge base;
     cross-validation (knowledge/crossval.py) builds one per fold without the held-out examples."""
 
-    def __init__(self, kb: KnowledgeBase, docs: list[Doc], vectors: np.ndarray, keep: np.ndarray, classifier: Classifier):
-        self.kb, self.docs, self.vectors, self.classifier = kb, docs, vectors, classifier
+    def __init__(self, kb: KnowledgeBase, docs: list[Doc], vectors: np.ndarray, keep: np.ndarray, classifier: Classifier,
+                 char_classifier: CharClassifier):
+        self.kb, self.docs, self.vectors, self.classifier, self.char_classifier = kb, docs, vectors, classifier, char_classifier
         self.topic_ids = list(kb.topics)
         owners = np.array([d.owner for d in docs])
         kinds = np.array([d.kind for d in docs])
@@ -244,7 +247,8 @@ class Features:
         lexical, lexical_top = self._lexical(text, lang)
         clf, p_oos, acts, danger = split(self.classifier.proba(vector))
         acts_dense = {a: float(sims[rows].max()) for a, rows in self._act_rows.items() if len(rows)}
-        return Ranking(dense, lexical, lexical_top, oos_best, oos_category, clf, p_oos, acts, acts_dense, danger)
+        char, char_p_oos, _, _ = split(self.char_classifier.proba(text))
+        return Ranking(dense, lexical, lexical_top, oos_best, oos_category, clf, p_oos, acts, acts_dense, danger, char, char_p_oos)
 
     def _lexical(self, text: str, lang: str) -> tuple[dict[str, float], float]:
         query = textnorm.terms(text, lang)
@@ -258,6 +262,16 @@ class Features:
 def fit_classifier(docs: list[Doc], vectors: np.ndarray, keep: np.ndarray, c: float) -> Classifier:
     rows = [i for i, d in enumerate(docs) if keep[i] and training_label(d) is not None]
     return Classifier.fit(vectors[rows], [training_label(docs[i]) for i in rows], c)
+
+
+def fit_char_classifier(docs: list[Doc], keep: np.ndarray) -> CharClassifier:
+    rows = [i for i, d in enumerate(docs) if keep[i] and training_label(d) is not None]
+    return CharClassifier.fit([docs[i].text for i in rows], [training_label(docs[i]) for i in rows])
+
+
+def features(kb: KnowledgeBase, docs: list[Doc], vectors: np.ndarray, keep: np.ndarray, c: float) -> Features:
+    """Features with both classifiers fitted on the kept rows (one cross-validation fold)."""
+    return Features(kb, docs, vectors, keep, fit_classifier(docs, vectors, keep, c), fit_char_classifier(docs, keep))
 
 
 class Retriever:
@@ -281,7 +295,15 @@ class Retriever:
             for old in index_dir.glob("classifier-*.npz"):
                 if old != path:
                     old.unlink(missing_ok=True)
-        self.features = Features(kb, self.docs, self.vectors, keep, classifier)
+        char_path = index_dir / f"chars-v{CLASSIFIER_VERSION}-{training.hexdigest()[:16]}.npz"
+        char_classifier = CharClassifier.load(char_path) if char_path.exists() else None
+        if char_classifier is None:
+            char_classifier = fit_char_classifier(self.docs, keep)
+            char_classifier.save(char_path)
+            for old in index_dir.glob("chars-*.npz"):
+                if old != char_path:
+                    old.unlink(missing_ok=True)
+        self.features = Features(kb, self.docs, self.vectors, keep, classifier, char_classifier)
         self.topic_ids = self.features.topic_ids
         kinds = [d.kind for d in self.docs]
         self._passages: dict[tuple[str, str], np.ndarray] = {}
@@ -295,6 +317,17 @@ class Retriever:
 
     def rank(self, text: str, lang: str, vector: np.ndarray | None = None) -> Ranking:
         return self.features.rank(self.embed(text) if vector is None else vector, text, lang)
+
+    def spelling_overlap(self, text: str, candidates: list[str]) -> dict[str, float]:
+        """Cosine of the character n-gram vectors of `text` and each candidate text (0..1)."""
+        chars = self.features.char_classifier
+        q_index, q_values = chars.features(text)
+        query = dict(zip(q_index.tolist(), q_values.tolist(), strict=True))
+        out = {}
+        for candidate in candidates:
+            index, values = chars.features(candidate)
+            out[candidate] = float(sum(query.get(i, 0.0) * v for i, v in zip(index.tolist(), values.tolist(), strict=True)))
+        return out
 
     def passages(self, topic_id: str, lang: str, vector: np.ndarray) -> list[tuple[str, float]]:
         """A topic's passages in one language, most similar to the question first."""

@@ -42,6 +42,24 @@ OTHER_CITY = re.compile(r"\b(stockholm|sztokholm|stokholm|goteborg|gothenburg|ge
 LULEA = re.compile(r"\blule\w*")
 
 
+# A weather forecast asks about the weather at a near, named time ("will it snow tomorrow?",
+# "koks oras bus rytoj?"); the climate topic answers about seasons in general ("how cold are the
+# winters?"). Both patterns are matched on folded text (lower case, no diacritics).
+WEATHER = re.compile(r"\b(weather|forecast|rain\w*|snow(s|ing)?|temperature|vader\w*|prognos\w*|regn\w*|sno(a|ar)?|"
+                     r"pogod\w*|prognoz\w*|deszcz\w*|pada|snieg\w*|oras|oro|orai|oru|lis|lyja|lietu\w*|snig\w*|"
+                     r"laikapstak\w*|laiks bus|lis|lietus|snigs|sniegs)\b")
+NEAR_TIME = re.compile(r"\b(tomorrow|tonight|today|this (weekend|week|evening|afternoon)|next week|on (mon|tues|wednes|thurs|fri|satur|sun)day|"
+                       r"right now|i ?morgon|i ?kvall|i ?dag|i helgen|nasta vecka|pa (mandag|tisdag|onsdag|torsdag|fredag|lordag|sondag)|just nu|"
+                       r"jutro|dzis|dzisiaj|pojutrze|w (ten |najblizszy )?weekend|w przyszlym tygodniu|w (sobote|niedziele|piatek)|"
+                       r"rytoj|poryt|siandien|sianakt|si savaitgali|savaitgali|kita savaite|"
+                       r"rit|ritdien|parit|sodien|sovakar|nedelas nogale|nakamnedel\w*)\b")
+
+
+def forecast(text: str) -> bool:
+    folded = fold(text)
+    return bool(WEATHER.search(folded)) and bool(NEAR_TIME.search(folded))
+
+
 def other_city(text: str) -> bool:
     folded = fold(text)
     return bool(OTHER_CITY.search(folded)) and not LULEA.search(folded)
@@ -106,4 +124,6 @@ def understand(retriever: Retriever, cfg: DecisionConfig, text: str, lang: str) 
         act = None  # "how do I meet people there?" is a question about community life, not a request for a person
     if decision.kind != "out_of_scope" and act is None and other_city(text) and decision.candidates[:1] != ["life.transport"]:
         decision = Decision("out_of_scope", None, decision.candidates, decision.scores, "other_cities")
+    if decision.kind != "out_of_scope" and act is None and forecast(text) and "weather_forecast" in retriever.kb.out_of_scope.categories:
+        decision = Decision("out_of_scope", None, decision.candidates, decision.scores, "weather_forecast")
     return Reading(text, lang, words, vector, danger, act, act_p, ranking, decision)
