@@ -85,8 +85,11 @@ REDIS_URL = _env("MOVE_REDIS_URL", "")
 WEB_WORKERS = _env_int("MOVE_WEB_WORKERS", 1)
 RASA_WORKERS = _env_int("MOVE_RASA_WORKERS", 1)
 
-# Web app secrets and limits.
-SECRET_KEY = _env("MOVE_SECRET_KEY", "dev-only-not-secret")
+# Web app secrets and limits. MOVE_SECRET_KEY signs staff sessions, CSRF tokens and chat session ids.
+# Without it the web app makes a random key on its first start and keeps it in SECRET_KEY_FILE (mode
+# 600; web/secret_key.py); the production profile refuses to start without MOVE_SECRET_KEY.
+SECRET_KEY = _env("MOVE_SECRET_KEY", "")
+SECRET_KEY_FILE = VAR_DIR / "secret_key"
 MAX_MESSAGE_CHARS = _env_int("MOVE_MAX_MESSAGE_CHARS", 1000)
 
 # Knowledge editing: how often the running services look for edited files (seconds), and
@@ -109,10 +112,13 @@ TRACKER_MASK_AFTER_MINUTES = float(_env("MOVE_TRACKER_MASK_AFTER_MINUTES", "60")
 # Each web worker runs the retention job (web/leads/retention.py) in a background thread every this
 # many minutes (0 turns the thread off; `flask --app web leads retention` runs it once, e.g. from cron).
 RETENTION_INTERVAL_MINUTES = float(_env("MOVE_RETENTION_INTERVAL_MINUTES", "15"))
-# Staff sign-in: signed out after this many idle minutes; an account is locked for
-# STAFF_LOCKOUT_MINUTES after STAFF_MAX_FAILED_LOGINS wrong passwords in a row; the login form
-# accepts at most STAFF_LOGIN_RATE_LIMIT attempts per client address (Flask-Limiter syntax).
+# Staff sign-in: signed out after this many idle minutes, and STAFF_SESSION_HOURS after signing in
+# however active; after STAFF_MAX_FAILED_LOGINS failed sign-ins for one email address from one client
+# address, that address may not try that email again for STAFF_LOCKOUT_MINUTES (the same for
+# addresses that have no account, and nobody else is locked out); the login form accepts at most
+# STAFF_LOGIN_RATE_LIMIT attempts per client address (Flask-Limiter syntax).
 STAFF_IDLE_MINUTES = _env_int("MOVE_STAFF_IDLE_MINUTES", 30)
+STAFF_SESSION_HOURS = _env_int("MOVE_STAFF_SESSION_HOURS", 12)
 STAFF_MAX_FAILED_LOGINS = _env_int("MOVE_STAFF_MAX_FAILED_LOGINS", 5)
 STAFF_LOCKOUT_MINUTES = _env_int("MOVE_STAFF_LOCKOUT_MINUTES", 15)
 STAFF_LOGIN_RATE_LIMIT = _env("MOVE_STAFF_LOGIN_RATE_LIMIT", "20 per minute")

@@ -39,6 +39,7 @@ from settings import ROOT
 VENV = ROOT / ".venv"
 APP_BIN = VENV / "app" / "bin"
 RASA_BIN = VENV / "rasa" / "bin"
+GUNICORN_CONFIG = ROOT / "web" / "gunicorn_config.py"  # no "Server: gunicorn" header
 MODELS_DIR = ROOT / "bot" / "models"
 
 
@@ -170,9 +171,19 @@ def migrate_database(url: str | None = None) -> None:
     say("app database: schema up to date")
 
 
+def ensure_secret_key() -> None:
+    """Development without MOVE_SECRET_KEY: make the web app's random key now (web/secret_key.py logs
+    one line when it does), so the notice shows here and not only in var/log/web.log."""
+    if not settings.SECRET_KEY and settings.PROFILE == "development":
+        from web.secret_key import load_or_create
+
+        load_or_create(settings.SECRET_KEY_FILE)
+
+
 def prepare() -> Path:
     kb = check_knowledge()
     migrate_database()
+    ensure_secret_key()
     generate_nlu(kb)
     prepare_model()
     build_index(kb)
@@ -287,7 +298,8 @@ class Stack:
             "actions": [str(APP_BIN / "python"), "-m", "actions.server", "--port", str(self.actions_port)],
             "rasa": [str(RASA_BIN / "python"), "-m", "bot.server", "run", "--model", str(model), "--endpoints", ENDPOINTS[self.profile],
                      "--credentials", "bot/credentials.yml", "--interface", "127.0.0.1", "--port", str(self.rasa_port)],
-            "web": [str(APP_BIN / "gunicorn"), "--bind", f"{self.web_host}:{self.web_port}", "--workers", str(self.web_workers),
+            "web": [str(APP_BIN / "gunicorn"), "--config", str(GUNICORN_CONFIG), "--bind", f"{self.web_host}:{self.web_port}",
+                    "--workers", str(self.web_workers),
                     # keep-alive longer than a client's pause between turns: with gunicorn's 2 s, a
                     # widget posting just as the server closed the idle connection got a reset
                     # (seen in make bench and make soak with 2 s pauses)

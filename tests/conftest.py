@@ -242,11 +242,46 @@ def make_lead(leads_db):
 
 
 @pytest.fixture()
-def staff_app(leads_db):
-    """The web app (in-process) on the test's lead database, with no background email sender."""
+def staff_app(leads_db, tracker_db):
+    """The web app (in-process) on the test's lead database and tracker store, with no background email sender."""
     from web import create_app
 
-    return create_app({"DATABASE_URL": leads_db, "NOTIFY_INTERVAL_S": 0})
+    return create_app({"DATABASE_URL": leads_db, "TRACKER_DB": tracker_db, "NOTIFY_INTERVAL_S": 0})
+
+
+# The events table of Rasa's SQLTrackerStore (rasa/core/tracker_store.py, Rasa 3.6): one row per event.
+RASA_EVENTS_TABLE = ("CREATE TABLE events (id INTEGER NOT NULL PRIMARY KEY, sender_id VARCHAR(255) NOT NULL, "
+                     "type_name VARCHAR(255) NOT NULL, timestamp FLOAT, intent_name VARCHAR(255), action_name VARCHAR(255), data TEXT)")
+
+
+@pytest.fixture()
+def tracker_db(tmp_path) -> str:
+    """A SQLite tracker store file with Rasa's (empty) events table, for tests without the real Rasa."""
+    import sqlite3
+
+    path = tmp_path / "tracker.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute(RASA_EVENTS_TABLE)
+    conn.close()
+    return str(path)
+
+
+def store_conversation(tracker_db: str, sender_id: str, turns: list[tuple[str, str]], lang: str = "en") -> None:
+    """Write a conversation into a tracker_db file as Rasa stores it: ("user" | "bot", text) turns and the lang slot."""
+    import json
+    import sqlite3
+
+    now = time.time() - 60
+    rows = [(sender_id, "slot", now, None, "lang", json.dumps({"event": "slot", "name": "lang", "value": lang, "timestamp": now}))]
+    for i, (who, text) in enumerate(turns):
+        event = {"event": who, "text": text, "timestamp": now + i + 1}
+        if who == "user":
+            event["parse_data"] = {"text": text, "intent": {"name": "ask", "confidence": 1.0}, "entities": []}
+        rows.append((sender_id, who, now + i + 1, "ask" if who == "user" else None, None, json.dumps(event)))
+    with sqlite3.connect(tracker_db) as conn:
+        conn.executemany("INSERT INTO events (sender_id, type_name, timestamp, intent_name, action_name, data) VALUES (?, ?, ?, ?, ?, ?)",
+                         rows)
+    conn.close()
 
 
 def create_staff(url: str, email: str = "handlaggare@lulea.se", password: str = "a long enough password", role: str = "staff") -> None:

@@ -204,3 +204,34 @@ def test_mask_personal_data_keeps_ordinary_text_and_reference_codes():
     assert mask_personal_data("asmens kodas 38501011234") == "asmens kodas [id number]"
     assert mask_personal_data("personas kods 010185-12345") == "personas kods [id number]"
     assert mask_personal_data("tālrunis +371 2123 4567") == "tālrunis [phone]"
+
+
+@pytest.mark.parametrize("written, masked", [
+    ("Bor på Storgatan 12, 972 31 Luleå", "Bor på [address], 972 31 Luleå"),
+    ("Kungsvägen 3B lgh 1101", "[address]"),
+    ("Mieszkam przy ul. Długa 5, Kraków", "Mieszkam przy [address], Kraków"),
+    ("na ulicy Długiej 5/3", "na [address]"),
+    ("Gyvenu Gedimino pr. 9, Vilnius", "Gyvenu [address], Vilnius"),
+    ("Vilniaus g. 10-5", "[address]"),
+    ("Dzīvoju Brīvības iela 10, Rīga", "Dzīvoju [address], Rīga"),
+    ("Brīvības ielā 10 dz. 4", "[address]"),
+    ("221B Baker Street, London", "[address], London"),
+])
+def test_mask_personal_data_masks_street_addresses(written, masked):
+    assert mask_personal_data(written) == masked
+
+
+@pytest.mark.parametrize("text", ["på vägen 5 minuter", "Mam 3 dzieci, 5 i 7 lat", "we have 2 kids and 3 dogs",
+                                  "Turime 2 vaikus", "Man ir 2 bērni", "Stationsgatan is where the town hall is"])
+def test_ordinary_sentences_with_numbers_are_not_taken_for_addresses(text):
+    assert mask_personal_data(text) == text
+
+
+def test_the_leads_own_message_is_stored_with_identity_numbers_and_addresses_masked(leads_db, make_lead):
+    message = ("Mój PESEL 44051401359, personnummer 19900101-1234, asmens kodas 38501011234, personas kods 010185-12345. "
+               "Mieszkam przy ul. Długa 5, Kraków; e-mail anna@example.com")
+    reference = make_lead(message=message)
+    with db.session_scope(leads_db) as s:
+        stored = s.scalar(select(Lead.message).where(Lead.reference == reference))
+    assert stored == ("Mój PESEL [id number], personnummer [id number], asmens kodas [id number], personas kods [id number]. "
+                      "Mieszkam przy [address], Kraków; e-mail [email]")

@@ -1,19 +1,30 @@
-"""Security of the web app (web/security.py, web/api.py): response headers on every kind of page,
-cookie flags, server-issued session ids, rate limits with a 429 in the mover's language, and the
-size limits. Runs the real Flask app against a real, migrated SQLite database; the rate-limit test
+"""Security of the web app (web/security.py, web/api.py, web/secret_key.py): response headers on
+every kind of page (and none naming gunicorn), cookie flags, the secret key when none is configured,
+server-issued session ids, rate limits with a 429 in the mover's language, and the size limits. Runs the real Flask app against a real, migrated SQLite database; the rate-limit test
 with Redis storage runs against a real redis-server."""
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import os
 import re
+import secrets
 import shutil
+import signal
 import socket
+import stat
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
+import requests
+from itsdangerous import Signer
 
-from tests.conftest import free_port
+import settings
+from scripts.stack import Stack
+from tests.conftest import free_port, wait_until
 from web import create_app
 from web.api import issue_session, valid_session
 
@@ -33,13 +44,16 @@ def directives(csp: str) -> dict[str, str]:
 
 @pytest.mark.parametrize("path", ["/", "/living-in-lulea", "/widget.js", "/static/widget.css", "/static/demo.css",
                                   "/api/topics", "/api/health", "/staff/login", "/no-such-page", "/api/no-such"])
-def test_every_response_has_a_csp_without_inline_scripts_and_nosniff(database, path):
+def test_every_response_has_a_csp_without_inline_scripts_nosniff_and_a_permissions_policy(database, path):
     response = make_app(database).test_client().get(path)
     csp = directives(response.headers["Content-Security-Policy"])
     script_src = csp.get("script-src", csp.get("default-src"))
     assert "'unsafe-inline'" not in script_src and "'unsafe-eval'" not in script_src
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert "Strict-Transport-Security" not in response.headers  # off unless MOVE_HSTS=1
+    policy = dict(item.strip().split("=", 1) for item in response.headers["Permissions-Policy"].split(","))
+    for feature in ("camera", "microphone", "geolocation", "payment", "usb"):
+        assert policy[feature] == "()", feature
 
 
 def test_the_demo_page_works_under_its_csp(database):
@@ -118,6 +132,72 @@ def test_session_ids_are_issued_and_signed_by_the_server(database):
             assert response.status_code == 400, (path, session)
             assert response.get_json()["error"]["code"] == "invalid_session"
     assert client.post("/api/history", json={"session": issued}).status_code == 200
+
+
+OLD_PUBLIC_KEY = "dev-only-not-secret"  # the default in settings.py before: anyone could read it
+
+
+def test_without_move_secret_key_a_random_key_is_made_once_and_kept_private(database, tmp_path, caplog):
+    key_file = tmp_path / "var" / "secret_key"
+    with caplog.at_level(logging.WARNING, logger="web.secret_key"):
+        first = make_app(database, SECRET_KEY="", SECRET_KEY_FILE=key_file)
+    notices = [r.getMessage() for r in caplog.records if r.name == "web.secret_key"]
+    assert len(notices) == 1 and "\n" not in notices[0] and str(key_file) in notices[0] and "MOVE_SECRET_KEY" in notices[0]
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert len(first.secret_key) >= 32 and first.secret_key != OLD_PUBLIC_KEY and first.secret_key in key_file.read_text()
+    caplog.clear()
+    restarted = make_app(database, SECRET_KEY="", SECRET_KEY_FILE=key_file)  # the same file is used again, silently
+    assert restarted.secret_key == first.secret_key and not [r for r in caplog.records if r.name == "web.secret_key"]
+    with first.app_context():
+        issued = issue_session()
+    assert restarted.test_client().post("/api/history", json={"session": issued}).status_code == 200  # survives a restart
+    elsewhere = make_app(database, SECRET_KEY="", SECRET_KEY_FILE=tmp_path / "other" / "secret_key")
+    assert elsewhere.secret_key != first.secret_key  # random, not a constant
+    key_file.chmod(0o644)  # a key file others may read is made private again
+    make_app(database, SECRET_KEY="", SECRET_KEY_FILE=key_file)
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+
+
+def test_a_chat_session_id_signed_with_the_old_public_key_is_refused(database):
+    client = make_app(database).test_client()  # MOVE_SECRET_KEY unset in tests: the key file's key
+    random_part = secrets.token_urlsafe(12)
+    signer = Signer(OLD_PUBLIC_KEY, salt="move.chat-session", digest_method=hashlib.sha256)
+    forged = random_part + signer.get_signature(random_part).decode("ascii")
+    for path, body in (("/api/history", {"session": forged}), ("/api/chat", {"message": "Hej", "session": forged})):
+        response = client.post(path, json=body)
+        assert response.status_code == 400 and response.get_json()["error"]["code"] == "invalid_session", path
+
+
+def test_the_production_profile_makes_up_no_key(database, tmp_path):
+    with pytest.raises(RuntimeError, match="MOVE_SECRET_KEY"):
+        make_app(database, SECRET_KEY="", PROFILE="production", SECRET_KEY_FILE=tmp_path / "secret_key")
+    assert not (tmp_path / "secret_key").exists()
+
+
+def test_gunicorn_does_not_name_itself(database, tmp_path):
+    """The web app as scripts/stack.py runs it (its gunicorn command): no "Server: gunicorn"."""
+    port = free_port()
+    command = Stack(web_port=port, rasa_port=free_port(), actions_port=free_port()).commands(Path("unused-model"))["web"]
+    env = {**os.environ, "PYTHONPATH": str(settings.ROOT), "MOVE_DATABASE_URL": database, "MOVE_NOTIFY_INTERVAL_S": "0",
+           "MOVE_RETENTION_INTERVAL_MINUTES": "0", "MOVE_RASA_URL": f"http://127.0.0.1:{free_port()}"}
+    with open(tmp_path / "web.log", "wb") as log:
+        server = subprocess.Popen(command, cwd=settings.ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        def answered():
+            try:
+                return requests.get(f"http://127.0.0.1:{port}/api/topics", timeout=10)
+            except (requests.ConnectionError, requests.Timeout):  # still starting
+                assert server.poll() is None, (tmp_path / "web.log").read_text()
+                return None
+        response = wait_until(answered, "gunicorn to answer", timeout=120)
+        assert response.status_code == 200
+        assert "gunicorn" not in response.headers.get("Server", "").lower()
+        assert "camera=()" in response.headers["Permissions-Policy"]
+        page = requests.get(f"http://127.0.0.1:{port}/staff/login", timeout=5)
+        assert "gunicorn" not in page.headers.get("Server", "").lower() and "gunicorn" not in page.text.lower()
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
 
 
 # ---------------------------------------------------------------- rate limits

@@ -4,9 +4,9 @@ and the command that creates staff users."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import time
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -14,7 +14,7 @@ from sqlalchemy import select
 import settings
 from tests.conftest import create_staff, csrf_token, staff_login
 from web.leads import db
-from web.leads.models import Lead, StaffUser, utcnow
+from web.leads.models import Lead, StaffUser
 
 FLASK = str(settings.ROOT / ".venv" / "app" / "bin" / "flask")
 
@@ -73,18 +73,43 @@ def test_forms_without_a_valid_csrf_token_are_rejected(client, leads_db, make_le
     assert client.get("/staff/leads").status_code == 200  # still signed in
 
 
-def test_an_account_is_locked_after_repeated_failures_even_for_the_right_password(client, leads_db):
-    for _ in range(settings.STAFF_MAX_FAILED_LOGINS - 1):
-        assert "not correct" in staff_login(client, password="wrong password!!").get_data(as_text=True)
-    locked = staff_login(client, password="wrong password!!")
-    assert "locked" in locked.get_data(as_text=True)
-    response = staff_login(client)  # the right password, but locked
-    assert response.status_code == 401 and "locked" in response.get_data(as_text=True)
-    assert client.get("/staff/leads").status_code == 302
-    with db.session_scope(leads_db) as s:  # the lock runs out
-        s.scalar(select(StaffUser)).locked_until = utcnow() - timedelta(seconds=1)
-    assert staff_login(client).status_code == 302
-    assert client.get("/staff/leads").status_code == 200
+def attempts(app, email: str, password: str, address: str, times: int = 1) -> list[tuple[int, str]]:
+    """(status, what the page says) of `times` sign-ins from the client address `address`, each from a fresh browser."""
+    out = []
+    for _ in range(times):
+        client = app.test_client()
+        client.environ_base["REMOTE_ADDR"] = address
+        response = staff_login(client, email, password)
+        said = re.search(r'<p class="error-summary" role="alert">([^<]*)</p>|<p>(Too many[^<]*)</p>', response.get_data(as_text=True))
+        out.append((response.status_code, next(filter(None, said.groups())) if said else ""))
+    return out
+
+
+def test_failed_sign_ins_are_throttled_per_address_and_email_the_same_for_unknown_emails(staff_app, leads_db):
+    """After 5 failures for one email from one address, that address waits for that email, whether or
+    not an account has it, with the very same answers; the owner, from their own address, signs in."""
+    create_staff(leads_db)
+    failures = settings.STAFF_MAX_FAILED_LOGINS
+    existing = attempts(staff_app, "handlaggare@lulea.se", "wrong password!!", "203.0.113.7", failures + 1)
+    unknown = attempts(staff_app, "nobody@lulea.se", "wrong password!!", "203.0.113.7", failures + 1)
+    assert existing == unknown  # nothing tells which accounts exist
+    assert existing[:failures] == [(401, "The email address or password is not correct.")] * failures
+    assert existing[failures][0] == 429 and "Too many sign-in attempts" in existing[failures][1]
+    # the right password from the throttled address waits too ...
+    assert attempts(staff_app, "Handlaggare@Lulea.se ", "a long enough password", "203.0.113.7")[0][0] == 429
+    # ... but the account is not locked: its owner, elsewhere, signs in at once
+    assert attempts(staff_app, "handlaggare@lulea.se", "a long enough password", "198.51.100.20")[0][0] == 302
+    # and the throttled address may still try another email
+    assert attempts(staff_app, "kollega@lulea.se", "wrong password!!", "203.0.113.7")[0][0] == 401
+    with db.session_scope(leads_db) as s:  # nothing about failures is kept on the account
+        assert s.scalar(select(StaffUser)).active
+
+
+def test_a_successful_sign_in_does_not_count_as_a_failure(staff_app, leads_db):
+    create_staff(leads_db)
+    statuses = [a[0] for a in attempts(staff_app, "handlaggare@lulea.se", "a long enough password", "203.0.113.8",
+                                       settings.STAFF_MAX_FAILED_LOGINS + 2)]
+    assert statuses == [302] * (settings.STAFF_MAX_FAILED_LOGINS + 2)
 
 
 def test_the_login_form_is_rate_limited_per_address(staff_app, leads_db):
@@ -105,6 +130,103 @@ def test_idle_sessions_are_signed_out(client):
     assert response.status_code == 302 and response.headers["Location"].startswith("/staff/login")
     assert "without activity" in client.get("/staff/login").get_data(as_text=True)
     assert client.get("/staff/leads").status_code == 302
+
+
+def session_cookie(client) -> str:
+    return client.get_cookie("session").value
+
+
+def replayed(app, cookie: str):
+    """GET /staff/leads from another browser that has a copy of `cookie` (same address and user agent)."""
+    thief = app.test_client()
+    thief.set_cookie("session", cookie)
+    return thief.get("/staff/leads")
+
+
+def refused(response) -> bool:
+    return response.status_code == 302 and response.headers["Location"].startswith("/staff/login")
+
+
+def test_a_cookie_signed_with_the_old_public_development_key_is_refused(client):
+    """Before, without MOVE_SECRET_KEY every install signed sessions with "dev-only-not-secret" from
+    settings.py: anyone could sign a staff session. A perfect copy of a real session's contents,
+    signed with that constant, gets nobody in now."""
+    from flask import Flask
+    from flask.sessions import SecureCookieSessionInterface
+
+    staff_login(client)
+    with client.session_transaction() as session:
+        contents = dict(session)
+    assert contents["_user_id"]
+    forger = Flask("forger")
+    forger.secret_key = "dev-only-not-secret"
+    forged = SecureCookieSessionInterface().get_signing_serializer(forger).dumps(contents)
+    assert refused(replayed(client.application, forged))
+    assert not refused(replayed(client.application, session_cookie(client)))  # the real one works
+
+
+def test_signing_out_ends_the_session_for_a_copied_cookie_too(client):
+    staff_login(client)
+    copied = session_cookie(client)
+    assert replayed(client.application, copied).status_code == 200  # a copy is as good as the original ...
+    client.post("/staff/logout", data={"csrf_token": csrf_token(client, "/staff/leads")})
+    assert refused(replayed(client.application, copied))  # ... until its owner signs out
+    assert refused(client.get("/staff/leads"))
+    assert staff_login(client).status_code == 302 and client.get("/staff/leads").status_code == 200  # signing in again works
+
+
+def test_a_new_password_ends_every_session_signed_in_with_the_old_one(client, staff_app):
+    staff_login(client)
+    copied = session_cookie(client)
+    result = staff_app.test_cli_runner().invoke(args=["staff", "set-password", "handlaggare@lulea.se", "--password-stdin"],
+                                                input="a brand new long password\n")
+    assert result.exit_code == 0, result.output
+    assert refused(replayed(staff_app, copied))
+    assert refused(client.get("/staff/leads"))
+    assert staff_login(client).status_code == 401  # the old password is gone
+    assert staff_login(client, password="a brand new long password").status_code == 302
+
+
+def test_a_session_ends_after_its_absolute_lifetime_however_active(client):
+    staff_login(client)
+    lifetime = settings.STAFF_SESSION_HOURS * 3600
+    with client.session_transaction() as session:  # signed in almost that long ago, active a second ago
+        session["staff_since"], session["staff_seen"] = time.time() - lifetime + 60, time.time() - 1
+    assert client.get("/staff/leads").status_code == 200
+    with client.session_transaction() as session:
+        session["staff_since"], session["staff_seen"] = time.time() - lifetime - 5, time.time() - 1
+    copied = session_cookie(client)
+    assert refused(client.get("/staff/leads"))
+    assert f"{settings.STAFF_SESSION_HOURS} hours after signing in" in client.get("/staff/login").get_data(as_text=True)
+    assert refused(replayed(client.application, copied))
+
+
+def test_the_migration_keeps_staff_accounts_and_their_passwords(tmp_path):
+    """0002 adds the session version and drops the lockout columns of an existing database."""
+    from alembic import command
+    from sqlalchemy import create_engine, text
+    from werkzeug.security import generate_password_hash
+
+    from web import create_app
+    from web.leads.migrate import alembic_config, upgrade
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    command.upgrade(alembic_config(url), "0001")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO staff_users (email, password_hash, role, active, created_at, failed_logins, locked_until) "
+                          "VALUES ('gammal@lulea.se', :h, 'staff', 1, '2026-01-01 00:00:00', 3, NULL)"),
+                     {"h": generate_password_hash("an old long password")})
+    engine.dispose()
+    upgrade(url)
+    try:
+        client = create_app({"DATABASE_URL": url, "NOTIFY_INTERVAL_S": 0}).test_client()
+        assert staff_login(client, "gammal@lulea.se", "an old long password").status_code == 302
+        assert client.get("/staff/leads").status_code == 200
+        with db.session_scope(url) as s:
+            assert s.scalar(select(StaffUser.session_version)) == 0
+    finally:
+        db.dispose(url)
 
 
 def test_editors_see_insights_but_no_leads(staff_app, leads_db):

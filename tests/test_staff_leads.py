@@ -1,19 +1,21 @@
 """The lead list and detail pages: filters, search, sorting, paging, every field shown (safely),
-status, assignment, notes, audit log, CSV export, erasure, and hostile input to every form."""
+status, assignment, notes, audit log, CSV export (messages masked), erasure (with the conversation),
+and hostile input to every form."""
 
 from __future__ import annotations
 
 import csv
 import io
 import re
+import sqlite3
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
-from tests.conftest import create_staff, csrf_token, lead_consent, staff_login
+from tests.conftest import create_staff, csrf_token, free_port, lead_consent, staff_login, store_conversation
 from web.leads import db
-from web.leads.models import AuditEntry, Consent, Lead, Note, OutboxMessage, StatusChange, utcnow
+from web.leads.models import AuditEntry, ChatTurn, Consent, Lead, Note, OutboxMessage, StatusChange, utcnow
 
 XSS = "<script>alert('xss')</script>"
 IMG = '"><img src=x onerror=alert(1)>'
@@ -239,3 +241,70 @@ def test_erasing_a_lead_leaves_only_an_anonymous_audit_stub(client, make_lead, l
         dump = " ".join(f"{e.actor} {e.action} {e.detail}" for e in s.scalars(select(AuditEntry)))
     assert "Erase Me" not in dump and "erase.me@example.pl" not in dump and "private note" not in dump
     assert keep in refs_in(page(client, "/staff/leads"))
+
+
+def test_the_message_is_masked_on_the_page_and_in_the_csv_also_for_leads_stored_before(client, make_lead, leads_db):
+    """Leads stored before messages were masked still hold identity numbers and addresses: the lead page
+    and the export mask them as they are read."""
+    fresh = make_lead(message="PESEL 44051401359, ul. Długa 5")
+    old = make_lead()
+    raw = "Mitt personnummer är 19900101-1234 och jag bor på Storgatan 12. Brīvības iela 10, personas kods 010185-12345"
+    with db.session_scope(leads_db) as s:
+        s.scalar(select(Lead).where(Lead.reference == old)).message = raw
+    html = page(client, f"/staff/leads/{old}")
+    assert "19900101-1234" not in html and "Storgatan 12" not in html and "010185-12345" not in html
+    assert "Mitt personnummer är [id number] och jag bor på [address]. [address], personas kods [id number]" in html
+    response = client.post("/staff/leads/export", data={"ref": [fresh, old], "scope": "selected",
+                                                        "csrf_token": csrf_token(client, "/staff/leads")})
+    rows = {r["reference"]: r for r in csv.DictReader(io.StringIO(response.get_data().decode("utf-8-sig")), delimiter=";")}
+    assert rows[fresh]["message"] == "PESEL [id number], [address]"
+    assert rows[old]["message"] == "Mitt personnummer är [id number] och jag bor på [address]. [address], personas kods [id number]"
+    assert rows[old]["email"] == "agnieszka@example.pl" and rows[old]["phone"] == "+48601234567"  # the contact fields stay
+
+
+def tracker_rows(tracker_db: str, sender: str) -> int:
+    with sqlite3.connect(tracker_db) as conn:
+        found = conn.execute("SELECT COUNT(*) FROM events WHERE sender_id = ?", (sender,)).fetchone()[0]
+    conn.close()
+    return found
+
+
+def test_erasing_a_lead_deletes_its_conversation(client, staff_app, make_lead, leads_db, tracker_db):
+    """GDPR erasure: the conversation the lead came from goes too, from Rasa's tracker store (so
+    /api/history shows nothing for its session) and from the chat turns kept for insights."""
+    from web.api import issue_session
+    from web.leads.service import record_turn
+
+    with staff_app.app_context():
+        session, other = issue_session(), issue_session()
+    store_conversation(tracker_db, session, [("user", "Jak wynająć mieszkanie? Mój PESEL 44051401359"), ("bot", "Mieszkanie ..."),
+                                             ("user", "Chcę porozmawiać z kimś"), ("bot", "Jak masz na imię?")], lang="pl")
+    store_conversation(tracker_db, other, [("user", "Is SFI free?"), ("bot", "Yes.")])
+    for sid in (session, other):
+        record_turn(sid, "pl", "Jak wynająć mieszkanie?", "answer", "housing.rent", database_url=leads_db)
+    reference = make_lead(session_id=session, transcript=[{"who": "user", "text": "Jak wynająć mieszkanie?", "at": None}])
+    history = staff_app.test_client().post("/api/history", json={"session": session})
+    assert len(history.get_json()["messages"]) == 4  # before: the whole chat
+
+    detail = f"/staff/leads/{reference}"
+    assert post(client, f"{detail}/erase", {"erase-confirm": reference}, detail).status_code == 302
+
+    history = staff_app.test_client().post("/api/history", json={"session": session})
+    assert history.status_code == 200 and history.get_json()["messages"] == []
+    assert tracker_rows(tracker_db, session) == 0
+    assert tracker_rows(tracker_db, other) == 3  # other conversations stay
+    assert len(staff_app.test_client().post("/api/history", json={"session": other}).get_json()["messages"]) == 2
+    with db.session_scope(leads_db) as s:
+        assert [t.session_id for t in s.scalars(select(ChatTurn))] == [other]
+    assert audit_actions(leads_db, reference)[-1] == "erase"
+
+
+def test_a_lead_is_not_erased_while_the_tracker_store_cannot_be_reached(client, staff_app, make_lead, leads_db):
+    """The conversation goes first: if it cannot be deleted, nothing is erased and staff are told to try again."""
+    staff_app.config["TRACKER_DB"] = f"postgresql://move@127.0.0.1:{free_port()}/move_tracker"
+    reference = make_lead(session_id="abcdefghijklmnop" + "x" * 43)
+    detail = f"/staff/leads/{reference}"
+    response = post(client, f"{detail}/erase", {"erase-confirm": reference}, detail)
+    assert response.status_code == 503 and "could not be erased" in response.get_data(as_text=True)
+    page(client, detail)  # still there
+    assert "erase" not in audit_actions(leads_db, reference)

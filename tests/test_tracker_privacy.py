@@ -1,6 +1,7 @@
 """Privacy in Rasa's own conversation store, for real: the retention job deletes conversations older
 than 30 days and masks emails, phone numbers and identity numbers (and empties the contact form's
-personal slots) in conversations that are idle or whose contact form has finished.
+personal slots) in conversations that are idle or whose contact form has finished; erasing a lead
+deletes the conversation it came from.
 
 SQLite (development): the session stack's real Rasa and its tracker file; the job is run as the
 code and as the `flask --app web leads retention` command. PostgreSQL (production): a real Rasa
@@ -13,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import secrets
 import sqlite3
 import subprocess
@@ -25,7 +27,7 @@ from sqlalchemy import create_engine, text
 import settings
 from scripts.stack import Stack, prepare
 from scripts.stores import fresh_production_stores
-from tests.conftest import POSTGRES_ADMIN_URL, ChatClient, free_port, wait_until
+from tests.conftest import POSTGRES_ADMIN_URL, ChatClient, create_staff, free_port, wait_until
 from tests.test_lead_form import REFERENCE, Conversation
 from web.leads import retention, tracker_privacy
 
@@ -192,6 +194,31 @@ def test_the_command_deletes_conversations_older_than_30_days(stack, chat, track
     assert events(tracker_file, old.session) == [] and history(stack.urls["web"], old.session) == []
     assert len(history(stack.urls["web"], recent.session)) >= 2
     answers_a_question(old)  # the mover who comes back simply starts a new conversation
+
+
+def test_erasing_the_lead_deletes_its_conversation_from_rasas_store(stack, chat, kb, tracker_file):
+    """GDPR erasure in the staff workspace of the running web app: after it, Rasa's store has no event
+    of the conversation the lead came from and /api/history returns nothing for its session."""
+    conv = Conversation(chat, "pl")
+    reference = hand_over(conv, kb)
+    web = stack.urls["web"]
+    assert history(web, conv.session) and events(tracker_file, conv.session)
+    create_staff(stack.extra_env["MOVE_DATABASE_URL"], "rodo@lulea.se", "an erasure test password")
+    http = requests.Session()
+
+    def token(path: str) -> str:
+        return re.search(r'name="[\w-]*csrf_token" type="hidden" value="([^"]+)"', http.get(web + path, timeout=10).text).group(1)
+
+    signed_in = http.post(web + "/staff/login", data={"email": "rodo@lulea.se", "password": "an erasure test password",
+                                                      "csrf_token": token("/staff/login")}, timeout=10)
+    assert signed_in.url.endswith("/staff/leads"), signed_in.text[:300]
+    detail = f"/staff/leads/{reference}"
+    erased = http.post(web + detail + "/erase", data={"erase-confirm": reference, "erase-csrf_token": token(detail)}, timeout=30)
+    assert erased.status_code == 200 and f"Lead {reference} was erased" in erased.text
+
+    assert history(web, conv.session) == []
+    assert events(tracker_file, conv.session) == []
+    answers_a_question(conv)  # the same session simply starts over
 
 
 def test_the_job_logs_one_line_of_counts_and_no_personal_data(stack, chat, kb, tracker_file, caplog):

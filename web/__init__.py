@@ -16,7 +16,9 @@ import settings
 def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(__name__)
     app.config.from_mapping(
-        SECRET_KEY=settings.SECRET_KEY,
+        SECRET_KEY=settings.SECRET_KEY,  # "" (not set): made once and kept in SECRET_KEY_FILE
+        SECRET_KEY_FILE=settings.SECRET_KEY_FILE,
+        PROFILE=settings.PROFILE,
         RASA_URL=settings.RASA_URL,
         ACTIONS_URL=settings.ACTIONS_URL,
         RASA_TIMEOUT_S=settings.RASA_TIMEOUT_S,
@@ -27,6 +29,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not app.config["SECRET_KEY"]:
+        if app.config["PROFILE"] == "production":  # every instance needs the same key: none is made up
+            raise RuntimeError("the production profile needs MOVE_SECRET_KEY (a long random value, the same on every web instance)")
+        from web import secret_key
+
+        app.config["SECRET_KEY"] = secret_key.load_or_create(app.config["SECRET_KEY_FILE"])
 
     from web import api, errors, pages, security
     from web.knowledge_access import init_knowledge

@@ -2,7 +2,9 @@
 and the client address behind a proxy.
 
 Headers: every response gets a Content-Security-Policy without inline scripts, nosniff, a referrer
-policy and, when configured (MOVE_HSTS), Strict-Transport-Security. The public pages may be framed
+policy, a Permissions-Policy that turns off the browser features nothing here uses (camera,
+microphone, location, ...) and, when configured (MOVE_HSTS), Strict-Transport-Security. The
+`Server` header gunicorn would add is set in web/gunicorn_config.py. The public pages may be framed
 as MOVE_FRAME_ANCESTORS allows; the staff workspace never (it also gets no-store, so a signed-in
 page is never kept in a cache). Blueprints add no headers of their own.
 
@@ -29,6 +31,11 @@ STAFF_CSP = ("default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'sel
              "frame-ancestors 'none'; base-uri 'none'")
 # API responses are data, never a document: nothing may load or frame them.
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
+# Browser features no page here uses, off for the pages and for anything they might frame.
+PERMISSIONS_POLICY = ", ".join(f"{feature}=()" for feature in (
+    "accelerometer", "autoplay", "camera", "display-capture", "encrypted-media", "fullscreen", "geolocation", "gyroscope",
+    "hid", "idle-detection", "magnetometer", "microphone", "midi", "payment", "picture-in-picture", "publickey-credentials-get",
+    "screen-wake-lock", "serial", "usb", "xr-spatial-tracking", "browsing-topics"))
 
 
 def page_csp(frame_ancestors: str) -> str:
@@ -114,6 +121,7 @@ def security_headers(response: Response) -> Response:
             headers["X-Frame-Options"] = "DENY" if ancestors == "'none'" else "SAMEORIGIN"
         headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
     headers["X-Content-Type-Options"] = "nosniff"
+    headers["Permissions-Policy"] = PERMISSIONS_POLICY
     if cfg["HSTS"]:
         headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
     return response

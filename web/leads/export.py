@@ -9,6 +9,7 @@ import io
 from collections.abc import Iterable
 from zoneinfo import ZoneInfo
 
+from web.leads.masking import mask_personal_data
 from web.leads.models import Lead
 
 STAFF_TZ = ZoneInfo("Europe/Stockholm")
@@ -34,7 +35,7 @@ def row(lead: Lead) -> list[str]:
         "email": lead.email, "profession": lead.profession, "country": lead.country,
         "help_topics": ", ".join(lead.topic_ids), "household": lead.household, "move_when": lead.move_when,
         "preferred_language": lead.preferred_language, "chat_language": lead.chat_language, "source": lead.source,
-        "message": lead.message, "assigned_to": lead.assigned_to.email if lead.assigned_to else "",
+        "message": mask_personal_data(lead.message or ""), "assigned_to": lead.assigned_to.email if lead.assigned_to else "",
         "consent_version": consent.version if consent else "", "consent_given": _local(consent.given_at) if consent else "",
     }
     out = [_cell(values.get(c)) for c in COLUMNS if c != "phone"]

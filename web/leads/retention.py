@@ -1,7 +1,8 @@
 """Erasure (GDPR) and retention.
 
 erase_lead deletes a lead with everything that hangs off it (consent record, transcript, notes,
-status history, pending notification) and leaves only an anonymous audit stub: the reference,
+status history, pending notification), the conversation it came from (its events in Rasa's tracker
+store and its chat turns kept for insights) and leaves only an anonymous audit stub: the reference,
 who erased it and when. purge() applies the retention periods promised in
 knowledge/topics/service.about.yml: chat text is kept CHAT_RETENTION_DAYS (30), a closed lead is
 erased CLOSED_LEAD_RETENTION_DAYS (365) after closing.
@@ -43,9 +44,18 @@ log = logging.getLogger(__name__)
 ADVISORY_LOCK_KEY = 0x4D4F5645524554
 
 
-def erase_lead(session: Session, lead: Lead, *, actor: str, staff_id: int | None = None, reason: str = "erase") -> str:
-    """Delete the lead and its data; the audit log keeps only reference, action, actor and time."""
-    reference = lead.reference
+def erase_lead(session: Session, lead: Lead, *, actor: str, staff_id: int | None = None, reason: str = "erase",
+               tracker_db: str | Path | None = None) -> str:
+    """Delete the lead and its data, and the conversation of its chat session (in Rasa's tracker store
+    `tracker_db`, MOVE_TRACKER_DB by default, and its chat turns); the audit log keeps only reference,
+    action, actor and time. The caller commits.
+
+    The conversation goes first: if the tracker store cannot be reached the error propagates and
+    nothing is erased (try again); if the commit fails afterwards, the lead is still there to erase again."""
+    reference, chat_session = lead.reference, lead.session_id
+    if chat_session:
+        tracker_privacy.delete_conversation(tracker_db, chat_session)
+        session.execute(delete(ChatTurn).where(ChatTurn.session_id == chat_session))
     session.delete(lead)
     session.flush()
     audit.record(session, reason, actor=actor, staff_id=staff_id, reference=reference)
@@ -72,7 +82,7 @@ class PurgeReport:
 
 
 def purge(url: str | None = None, now: datetime | None = None, chat_days: int | None = None,
-          closed_days: int | None = None) -> PurgeReport:
+          closed_days: int | None = None, tracker_db: str | Path | None = None) -> PurgeReport:
     """Delete chat text older than chat_days and closed leads closed more than closed_days ago."""
     now = now or utcnow()
     chat_cutoff = now - timedelta(days=settings.CHAT_RETENTION_DAYS if chat_days is None else chat_days)
@@ -80,7 +90,7 @@ def purge(url: str | None = None, now: datetime | None = None, chat_days: int | 
     report = PurgeReport()
     with db.session_scope(url) as session:
         for lead in session.scalars(select(Lead).where(Lead.status == "closed", Lead.closed_at < closed_cutoff)).all():
-            erase_lead(session, lead, actor="system", reason="retention_erase")
+            erase_lead(session, lead, actor="system", reason="retention_erase", tracker_db=tracker_db)
             report.closed_leads += 1
         for lead in session.scalars(select(Lead).where(Lead.transcript.is_not(None), Lead.transcript_purged_at.is_(None),
                                                        Lead.created_at < chat_cutoff)).all():
@@ -133,7 +143,7 @@ def run_job(url: str | None = None, tracker_db: str | Path | None = None, now: d
         if not got:
             log.info("retention: another run is in progress; skipped")
             return None
-        report = purge(url, now)
+        report = purge(url, now, tracker_db=tracker_db)
         report.tracker = tracker_privacy.run(tracker_db, now)
     log.info("retention: %s", report.summary())
     return report

@@ -1,8 +1,8 @@
 """Storing a contact request (a "lead") and recording chat turns: the interface the chat (action
 server) and the fallback contact form (web app) share.
 
-create_lead validates everything, then writes the lead, its consent record, a masked copy of the
-conversation, an audit entry and a notification outbox row in one transaction, and returns the
+create_lead validates everything, then writes the lead (its free-text message masked), its consent
+record, a masked copy of the conversation, an audit entry and a notification outbox row in one transaction, and returns the
 reference code only after the commit: when the bot says "sent", the request is on disk.
 """
 
@@ -105,6 +105,12 @@ def _text(field: str, value, *, required: bool, multiline: bool = False) -> str 
     return cleaned
 
 
+def _masked_text(value: str | None) -> str | None:
+    """The mover's own message as stored: identity numbers, addresses, emails and phone numbers masked
+    as in the transcript (the lead's own email and phone fields hold how to reach them)."""
+    return mask_personal_data(value) if value else value
+
+
 def _choice(field: str, value, allowed: tuple[str, ...]) -> str:
     if not isinstance(value, str) or value not in allowed:
         raise LeadError(field, f"must be one of {', '.join(allowed)}")
@@ -135,7 +141,7 @@ def _validated(data: LeadInput) -> dict:
         "household": _choice("household", data.household, HOUSEHOLDS),
         "move_when": _choice("move_when", data.move_when, MOVE_WHEN),
         "preferred_language": _choice("preferred_language", data.preferred_language, settings.LANGUAGES),
-        "message": _text("message", data.message, required=False, multiline=True),
+        "message": _masked_text(_text("message", data.message, required=False, multiline=True)),
         "chat_language": _choice("chat_language", data.chat_language, settings.LANGUAGES),
         "source": _choice("source", data.source, SOURCES),
     }

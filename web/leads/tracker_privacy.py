@@ -8,8 +8,10 @@ tracker's events beyond that count, and on load it replays the rows in id order.
 rewritten in place (the count stays the same), and a conversation may be deleted as a whole, but
 never in part.
 
-Two things happen here (called by web.leads.retention.run_job, from the web process's scheduler
-thread and from `flask --app web leads retention`):
+Three things happen here. When a lead is erased (web.leads.retention.erase_lead, GDPR), the whole
+conversation it came from is deleted (delete_conversation). And the retention job
+(web.leads.retention.run_job, from the web process's scheduler thread and from
+`flask --app web leads retention`) runs two:
 
 - delete_old_conversations: every conversation whose last event is older than
   CHAT_RETENTION_DAYS is deleted (all its rows).
@@ -156,6 +158,21 @@ def delete_old_conversations(url: str, now: datetime | float | None = None, days
             conn.execute(text(f"DELETE FROM {STATE_TABLE} WHERE sender_id IN ({in_gone})"), gone)
             report.conversations_deleted += len(gone)
     return report
+
+
+def delete_conversation(tracker_db: str | Path | None, sender_id: str) -> int:
+    """Delete every stored event of one conversation (its sender id is the chat session id); returns
+    how many. Database errors propagate: an erasure must not claim the conversation is gone."""
+    url = tracker_url(tracker_db)
+    if url is None or not sender_id:
+        return 0
+    with engine(url).begin() as conn:
+        if not _has_events_table(conn):
+            return 0
+        _ensure_state_table(conn)
+        deleted = conn.execute(text("DELETE FROM events WHERE sender_id = :sender"), {"sender": sender_id}).rowcount or 0
+        conn.execute(text(f"DELETE FROM {STATE_TABLE} WHERE sender_id = :sender"), {"sender": sender_id})
+    return deleted
 
 
 # ---------------------------------------------------------------- masking

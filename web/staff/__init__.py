@@ -1,17 +1,20 @@
 """The staff workspace under /staff: sign-in, the lead list and detail, export, erasure, insights.
 
 Plain server-rendered HTML (English only for now), no JavaScript. Security: hashed passwords and
-sessions via Flask-Login, CSRF tokens on every POST (Flask-WTF), the login form rate-limited per
-address (Flask-Limiter) and accounts locked after repeated failures, sign-out after an idle
-period, and no-store / CSP headers on every page.
+sessions via Flask-Login that sign-out and a new password end (web/staff/auth.py), CSRF tokens on
+every POST (Flask-WTF), the login form rate-limited (Flask-Limiter) per client address and, for
+failed attempts, per client address and email address together, sign-out after an idle period and
+after an absolute session lifetime, and no-store / CSP headers on every page.
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
 from datetime import timedelta
 
 from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request, session, url_for
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user, logout_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
@@ -28,6 +31,7 @@ def defaults() -> dict:
     return {
         "DATABASE_URL": settings.DATABASE_URL,
         "STAFF_IDLE_SECONDS": settings.STAFF_IDLE_MINUTES * 60,
+        "STAFF_SESSION_SECONDS": settings.STAFF_SESSION_HOURS * 3600,
         "STAFF_MAX_FAILED_LOGINS": settings.STAFF_MAX_FAILED_LOGINS,
         "STAFF_LOCKOUT": timedelta(minutes=settings.STAFF_LOCKOUT_MINUTES),
         "STAFF_LOGIN_RATE_LIMIT": settings.STAFF_LOGIN_RATE_LIMIT,
@@ -59,26 +63,52 @@ def init_staff(app: Flask) -> None:
     login.user_loader(auth.load_user)
     app.register_blueprint(bp)
     limiter = security.limiter(app)  # the app's shared limiter (counters in MOVE_RATE_LIMIT_STORAGE)
-    app.view_functions["staff.login"] = limiter.limit(lambda: current_app.config["STAFF_LOGIN_RATE_LIMIT"], methods=["POST"])(
-        app.view_functions["staff.login"])
+    view = limiter.limit(_failed_sign_in_limit, key_func=_address_and_email, scope="staff-login-account", methods=["POST"],
+                         deduct_when=lambda response: response.status_code == 401)(app.view_functions["staff.login"])
+    view = limiter.limit(lambda: current_app.config["STAFF_LOGIN_RATE_LIMIT"], key_func=get_remote_address, methods=["POST"])(view)
+    app.view_functions["staff.login"] = view
     app.extensions["staff_limiter"] = limiter
     cli.register(app)
     sender.init_sender(app)
     sender.init_retention(app)
 
 
+def _failed_sign_in_limit() -> str:
+    """STAFF_MAX_FAILED_LOGINS failed sign-ins per STAFF_LOCKOUT, e.g. "5 per 15 minutes"."""
+    cfg = current_app.config
+    return f"{cfg['STAFF_MAX_FAILED_LOGINS']} per {max(1, int(cfg['STAFF_LOCKOUT'].total_seconds() // 60))} minutes"
+
+
+def _address_and_email() -> str:
+    """The counter of failed sign-ins: client address and the email address typed (as accounts are
+    looked up, hashed), whether or not an account has it."""
+    from web.staff.accounts import canonical_email
+
+    typed = request.form.get("email") or ""
+    email = canonical_email(typed) or typed.strip().casefold()
+    return get_remote_address() + "/" + hashlib.sha256(email.encode("utf-8", "replace")).hexdigest()[:32]
+
+
+def _signed_out(message: str):
+    logout_user()
+    session.clear()
+    flash(message, "info")
+    return redirect(url_for("staff.login"))
+
+
 @bp.before_request
-def idle_timeout_and_csrf():
-    """Sign out after the idle period; check the CSRF token of every POST."""
+def session_limits_and_csrf():
+    """Sign out after the idle period and after the absolute session lifetime; check the CSRF token of every POST."""
     if current_user.is_authenticated:
+        cfg = current_app.config
         now = time.time()
-        seen = session.get("staff_seen", now)
-        if not isinstance(seen, int | float) or now - seen > current_app.config["STAFF_IDLE_SECONDS"]:
-            logout_user()
-            session.clear()
-            flash(f"You were signed out after {current_app.config['STAFF_IDLE_SECONDS'] // 60} minutes without activity. "
-                  "Please sign in again.", "info")
-            return redirect(url_for("staff.login"))
+        seen, since = session.get("staff_seen"), session.get("staff_since")
+        if not isinstance(since, int | float) or now - since > cfg["STAFF_SESSION_SECONDS"]:
+            hours = cfg["STAFF_SESSION_SECONDS"] / 3600
+            return _signed_out(f"You were signed out {hours:g} hours after signing in. Please sign in again.")
+        if not isinstance(seen, int | float) or now - seen > cfg["STAFF_IDLE_SECONDS"]:
+            return _signed_out(f"You were signed out after {cfg['STAFF_IDLE_SECONDS'] // 60} minutes without activity. "
+                               "Please sign in again.")
         session["staff_seen"] = now
     if request.method == "POST":
         csrf.protect()
@@ -95,4 +125,4 @@ def csrf_error(exc: CSRFError):
 @bp.errorhandler(429)
 def too_many(exc):
     return render_template("staff/error.html", title="Too many attempts",
-                           message="Too many sign-in attempts from your address. Wait a minute and try again."), 429
+                           message="Too many sign-in attempts. Wait a while and try again."), 429

@@ -1,12 +1,11 @@
-"""Staff accounts: creation, password hashing (Werkzeug's scrypt) and sign-in with lockout.
+"""Staff accounts: creation, password hashing (Werkzeug's scrypt), sign-in, and ending sessions.
 
-An account is locked for STAFF_LOCKOUT_MINUTES after STAFF_MAX_FAILED_LOGINS wrong passwords in a
-row; per-address rate limiting of the login form (Flask-Limiter) sits in front of this."""
+Failed sign-ins are not counted here: the login form's rate limits (Flask-Limiter, web/staff/__init__.py)
+count them per client address and per client address and email address together, the same whether
+an account exists or not, so nobody can find out which accounts exist or lock someone else out.
+A wrong email costs as much time as a wrong password."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass
-from datetime import timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -47,7 +46,7 @@ def create_user(session: Session, email: str, password: str, role: str = "staff"
     if session.scalar(select(StaffUser).where(func.lower(StaffUser.email) == address)):
         raise AccountError(f"a staff user {address} already exists")
     user = StaffUser(email=address, password_hash=generate_password_hash(password), role=role, active=True, created_at=utcnow(),
-                     failed_logins=0)
+                     session_version=0)
     session.add(user)
     session.flush()
     return user
@@ -59,8 +58,13 @@ def set_password(session: Session, email: str, password: str) -> StaffUser:
         raise AccountError(f"no staff user {email!r}")
     check_new_password(password)
     user.password_hash = generate_password_hash(password)
-    user.failed_logins, user.locked_until = 0, None
+    end_sessions(user)  # whoever knew the old password is signed out
     return user
+
+
+def end_sessions(user: StaffUser) -> None:
+    """End every session of `user` signed in so far (web.staff.auth checks the version on each request)."""
+    user.session_version = StaffUser.session_version + 1  # in SQL: two at once both count
 
 
 def find_user(session: Session, email: str) -> StaffUser | None:
@@ -68,27 +72,13 @@ def find_user(session: Session, email: str) -> StaffUser | None:
     return session.scalar(select(StaffUser).where(StaffUser.email == address)) if address else None
 
 
-@dataclass
-class SignIn:
-    user: StaffUser | None
-    locked: bool = False
-
-
-def authenticate(session: Session, email: str, password: str, max_failures: int, lockout: timedelta) -> SignIn:
-    """Check a sign-in; count failures and lock the account after max_failures in a row."""
-    now = utcnow()
+def authenticate(session: Session, email: str, password: str) -> StaffUser | None:
+    """The active user with this email and password, else None (as slow for an unknown email)."""
     user = find_user(session, email)
     if user is None or not user.active:
         check_password_hash(_DUMMY_HASH, password)
-        return SignIn(None)
-    if user.locked_until is not None and user.locked_until > now:
-        return SignIn(None, locked=True)
+        return None
     if not check_password_hash(user.password_hash, password):
-        user.failed_logins += 1
-        if user.failed_logins >= max_failures:
-            user.locked_until = now + lockout
-            user.failed_logins = 0
-            return SignIn(None, locked=True)
-        return SignIn(None)
-    user.failed_logins, user.locked_until, user.last_login_at = 0, None, now
-    return SignIn(user)
+        return None
+    user.last_login_at = utcnow()
+    return user

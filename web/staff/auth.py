@@ -1,4 +1,11 @@
-"""Sign-in and sign-out for staff (Flask-Login sessions, Werkzeug password hashes)."""
+"""Sign-in and sign-out for staff (Flask-Login sessions, Werkzeug password hashes).
+
+The session (a cookie signed with the app's secret key) holds the user's id and session version,
+"7:3" (Flask-Login's alternative-id pattern: get_id() is what the session keeps, load_user checks it
+on every request). Signing out and a new password raise the version in the database, so every
+session signed in before, a copied cookie included, is refused from then on. A session also ends
+after STAFF_IDLE_MINUTES without a request and STAFF_SESSION_HOURS after signing in
+(web/staff/__init__.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +14,7 @@ from dataclasses import dataclass
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_login import UserMixin, current_user, login_required, login_user, logout_user
 
 from web.leads.models import StaffUser
@@ -23,22 +30,29 @@ class StaffPrincipal(UserMixin):
     id: int
     email: str
     role: str
+    session_version: int
+
+    @classmethod
+    def of(cls, user: StaffUser) -> StaffPrincipal:
+        return cls(user.id, user.email, user.role, user.session_version)
 
     def get_id(self) -> str:
-        return str(self.id)
+        return f"{self.id}:{self.session_version}"
 
     @property
     def can_see_leads(self) -> bool:
         return self.role == "staff"
 
 
-def load_user(user_id: str) -> StaffPrincipal | None:
-    if not user_id.isdigit():
+def load_user(session_id: str) -> StaffPrincipal | None:
+    """The signed-in user for the session's "id:version", if the account is active and the version current."""
+    user_id, _, version = session_id.partition(":")
+    if not (user_id.isdigit() and version.isdigit()):
         return None
     user = dbs().get(StaffUser, int(user_id))
-    if user is None or not user.active:
+    if user is None or not user.active or user.session_version != int(version):
         return None
-    return StaffPrincipal(user.id, user.email, user.role)
+    return StaffPrincipal.of(user)
 
 
 def staff_required(view):
@@ -67,17 +81,14 @@ def login():
     status = 200
     if request.method == "POST":
         if form.validate():
-            result = accounts.authenticate(dbs(), form.email.data, form.password.data, current_app.config["STAFF_MAX_FAILED_LOGINS"],
-                                           current_app.config["STAFF_LOCKOUT"])
+            user = accounts.authenticate(dbs(), form.email.data, form.password.data)
             dbs().commit()
-            if result.user is not None:
+            if user is not None:
                 session.clear()
-                login_user(StaffPrincipal(result.user.id, result.user.email, result.user.role))
-                session["staff_seen"] = time.time()
+                login_user(StaffPrincipal.of(user))
+                session["staff_seen"] = session["staff_since"] = time.time()
                 return redirect(_safe_next(request.args.get("next")))
-            minutes = int(current_app.config["STAFF_LOCKOUT"].total_seconds() // 60)
-            error = (f"Too many failed attempts: this account is locked for {minutes} minutes." if result.locked
-                     else "The email address or password is not correct.")
+            error = "The email address or password is not correct."
         else:
             error = "Enter your email address and password."
         status = 401
@@ -87,6 +98,11 @@ def login():
 @bp.post("/logout")
 def logout():
     LogoutForm()  # the CSRF token was checked in before_request
+    if current_user.is_authenticated:  # ends this session and any copy of its cookie
+        user = dbs().get(StaffUser, current_user.id)
+        if user is not None:
+            accounts.end_sessions(user)
+            dbs().commit()
     logout_user()
     session.clear()
     flash("You are signed out.", "info")

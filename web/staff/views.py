@@ -4,6 +4,7 @@ Every view of a lead and every change is written to the audit log in the same tr
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -11,9 +12,12 @@ from zoneinfo import ZoneInfo
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import selectinload
 
+import settings
 from web.leads import audit, export, insights, notify
+from web.leads.masking import mask_personal_data
 from web.leads.models import AuditEntry, Lead, Note, StaffUser, StatusChange, utcnow
 from web.leads.retention import erase_lead
 from web.staff import bp, charts
@@ -33,6 +37,8 @@ from web.staff.forms import (
 )
 from web.staff.leads_query import Filters, countries, filtered, ordered, page_of
 
+log = logging.getLogger(__name__)
+
 STAFF_TZ = ZoneInfo("Europe/Stockholm")
 MAX_EXPORT = 5000
 REFERENCE_RE = re.compile(r"^ML-[0-9A-Z]{4}$")
@@ -41,6 +47,12 @@ REFERENCE_RE = re.compile(r"^ML-[0-9A-Z]{4}$")
 @bp.app_template_filter("local")
 def local_time(value: datetime | None) -> str:
     return value.astimezone(STAFF_TZ).strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+@bp.app_template_filter("masked")
+def masked(value: str | None) -> str:
+    """A mover's message as stored since messages are masked (leads stored before were not)."""
+    return mask_personal_data(value or "")
 
 
 @bp.context_processor  # staff pages only: a LogoutForm makes a CSRF token, i.e. a session cookie
@@ -241,8 +253,15 @@ def erase(reference: str):
         if not form.errors:
             form.confirm.errors = [f"Type {lead.reference} exactly to confirm."]
         return _render_lead(lead, forms, 400)
-    erase_lead(dbs(), lead, **_actor())
-    dbs().commit()
+    try:  # the lead, and the conversation it came from in Rasa's tracker store
+        erase_lead(dbs(), lead, **_actor(), tracker_db=current_app.config.get("TRACKER_DB") or settings.TRACKER_DB)
+        dbs().commit()
+    except SQLAlchemyError as exc:
+        dbs().rollback()
+        log.error("could not erase lead %s: %s", reference, exc)
+        return render_template("staff/error.html", title="Not erased",
+                               message=f"Lead {reference} could not be erased because a database (the leads or the stored "
+                                       "conversations) could not be reached. Nothing was lost; try again in a moment."), 503
     flash(f"Lead {reference} was erased. Only an anonymous entry in the audit log remains.", "success")
     return redirect(url_for("staff.leads"))
 
