@@ -308,16 +308,21 @@ class Turn:
         """A short message without a topic of its own, read as a question about the current topic."""
         topic = self.last_topic
         after_choice = self.offer == OFFER_CHOICE and bool(self.candidates)
-        if after_choice:
-            topic = self.candidates[0]  # "and how much does it cost?" after "preschool or family life?"
         folded = fold(self.text)
         continues = reading.act == "followup" or bool(CONTINUATION.match(folded))
         refers_back = bool(REFERS_BACK.get(self.query_lang, REFERS_BACK["en"]).search(folded))
-        limit = FOLLOWUP_LINKED_MAX_WORDS if continues or refers_back else FOLLOWUP_MAX_WORDS
-        if topic not in self.kb.topics or reading.words > limit:
+        if reading.words > (FOLLOWUP_LINKED_MAX_WORDS if continues or refers_back else FOLLOWUP_MAX_WORDS):
+            return None
+        contexts = {}
+        if after_choice:
+            # "and how much does it cost?" after "preschool or family life?": the choice it reads
+            # most surely as a follow-up of
+            contexts = {t: self.in_context(t) for t in self.candidates[:self.rt.decision.candidates]}
+            topic = max(contexts, key=lambda t: contexts[t].decision.scores.get(t, 0.0))
+        if topic not in self.kb.topics:
             return None
         own = reading.decision
-        context = self.in_context(topic)
+        context = contexts.get(topic) or self.in_context(topic)
         near = (topic, *self.kb.topics[topic].related)
         stays = context.decision.kind == "answer" and context.decision.topic in near
         margin = FOLLOWUP_SWITCH_MARGIN if refers_back else 0.0

@@ -39,6 +39,9 @@ GRID = {
     "oos_over_best": [0.0, 0.2],
     "oos_margin": [0.0, 0.03, 0.06, 1.0],
 }
+# Refined after the grid search, the others fixed: one- or two-word messages are declined as out
+# of scope only from this probability up ("rejestracja" is asked back, not refused).
+OOS_MIN_SHORT = [0.3, 0.4, 0.5, 0.7]
 # Targets of issue 12, per language: a language below one is penalised in the objective.
 TARGET_ANSWERED, TARGET_WRONG, TARGET_OOS = 0.95, 0.04, 0.95
 
@@ -76,7 +79,8 @@ class Table:
         a, b = (cfg.w_clf / total, cfg.w_char / total) if total > 0 else (1.0, 0.0)
         p_oos = a * self.p_oos + b * self.char_p_oos
         best_p = (a * self.clf + b * self.char).max(axis=1)
-        oos = self.has_oos & (((p_oos >= cfg.oos_min) & (p_oos > best_p + cfg.oos_over_best))
+        oos_min = np.where(self.words <= SHORT_QUESTION_WORDS, cfg.oos_min_short, cfg.oos_min)
+        oos = self.has_oos & (((p_oos >= oos_min) & (p_oos > best_p + cfg.oos_over_best))
                               | (self.oos_dense > self.dense.max(axis=1) + cfg.oos_margin))
         decline = ~oos & (best < cfg.answer_min)
         margin = np.where(self.words <= SHORT_QUESTION_WORDS, cfg.clarify_margin_short, cfg.clarify_margin)
@@ -134,10 +138,17 @@ def search(table: Table, c: float) -> tuple[DecisionConfig, dict, float]:
         order = np.argsort(-fused, axis=1, kind="stable")[:, :3]
         for values in combos:
             cfg = dataclasses.replace(base, **dict(zip(keys, values, strict=True)))
+            cfg = dataclasses.replace(cfg, oos_min_short=max(cfg.oos_min, OOS_MIN_SHORT[0]))
             result = table.metrics(cfg, fused, order)
             value = objective(result)
             if value > best_value:
                 best, best_value, best_result = cfg, value, result
+    for short in OOS_MIN_SHORT:
+        cfg = dataclasses.replace(best, oos_min_short=short)
+        result = table.metrics(cfg)
+        value = objective(result)
+        if value > best_value:
+            best, best_value, best_result = cfg, value, result
     return best, best_result, best_value
 
 

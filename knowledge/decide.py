@@ -39,6 +39,7 @@ class DecisionConfig:
     clarify_margin: float = 0.04  # best and second closer than this: ask which one
     clarify_margin_short: float = 0.06  # the clarify margin for one- or two-word questions ("housing")
     oos_min: float = 0.5  # the classifier's out-of-scope probability at least this ...
+    oos_min_short: float = 0.5  # ... (for a one- or two-word message: a keyword says too little to decline it)
     oos_over_best: float = 0.0  # ... and above the best topic's probability by this much: out of scope
     oos_margin: float = 0.03  # or an out-of-scope example closer than any topic example by this much
     candidates: int = 3
@@ -90,10 +91,11 @@ def oos_probability(ranking: Ranking, cfg: DecisionConfig) -> tuple[float, float
     return p_oos, best
 
 
-def is_out_of_scope(ranking: Ranking, cfg: DecisionConfig) -> bool:
+def is_out_of_scope(ranking: Ranking, cfg: DecisionConfig, words: int = 10) -> bool:
     p_oos, best_topic_p = oos_probability(ranking, cfg)
     best_dense = max(ranking.dense.values())
-    by_classifier = p_oos >= cfg.oos_min and p_oos > best_topic_p + cfg.oos_over_best
+    oos_min = cfg.oos_min_short if words <= SHORT_QUESTION_WORDS else cfg.oos_min
+    by_classifier = p_oos >= oos_min and p_oos > best_topic_p + cfg.oos_over_best
     by_example = ranking.oos_dense > best_dense + cfg.oos_margin
     return bool(ranking.oos_category) and (by_classifier or by_example)
 
@@ -105,7 +107,7 @@ def decide(ranking: Ranking, cfg: DecisionConfig, words: int = 10) -> Decision:
     best, second = ordered[0], ordered[1]
     candidates = ordered[: cfg.candidates]
     scores = {t: round(fused[t], 4) for t in candidates}
-    if is_out_of_scope(ranking, cfg):
+    if is_out_of_scope(ranking, cfg, words):
         return Decision("out_of_scope", None, candidates, scores, ranking.oos_category)
     if fused[best] < cfg.answer_min:
         return Decision("decline", None, candidates, scores)

@@ -10,7 +10,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from knowledge.calibrate import GRID, WEIGHTS, Table
+from knowledge.calibrate import GRID, OOS_MIN_SHORT, WEIGHTS, Table
 from knowledge.crossval import HeldOut
 from knowledge.decide import DecisionConfig, decide
 from knowledge.retrieval import Doc, Ranking
@@ -52,6 +52,7 @@ def _configs(rng: np.random.Generator, n: int) -> list[DecisionConfig]:
     for _ in range(n):
         w_clf, w_lex, w_char = WEIGHTS[int(rng.integers(len(WEIGHTS)))]
         values = {k: v[int(rng.integers(len(v)))] for k, v in GRID.items()}
+        values["oos_min_short"] = OOS_MIN_SHORT[int(rng.integers(len(OOS_MIN_SHORT)))]
         configs.append(DecisionConfig(w_clf=w_clf, w_lexical=w_lex, w_char=w_char, w_dense=round(1 - w_clf - w_lex - w_char, 4), **values))
     return configs
 
