@@ -313,6 +313,14 @@ class Turn:
         refers_back = bool(REFERS_BACK.get(self.query_lang, REFERS_BACK["en"]).search(folded))
         if reading.words > (FOLLOWUP_LINKED_MAX_WORDS if continues or refers_back else FOLLOWUP_MAX_WORDS):
             return None
+        own = reading.decision
+        # what needs no second reading (each one embeds the message again, ~10 ms): after a choice
+        # only a continuation is a follow-up; a question with a topic of its own that neither
+        # continues nor points back is a new question
+        if after_choice and not continues:
+            return None
+        if reading.act != "followup" and own.kind == "answer" and own.topic != topic and not (continues or refers_back):
+            return None
         contexts = {}
         if after_choice:
             # "and how much does it cost?" after "preschool or family life?": the choice it reads
@@ -321,7 +329,6 @@ class Turn:
             topic = max(contexts, key=lambda t: contexts[t].decision.scores.get(t, 0.0))
         if topic not in self.kb.topics:
             return None
-        own = reading.decision
         context = contexts.get(topic) or self.in_context(topic)
         near = (topic, *self.kb.topics[topic].related)
         stays = context.decision.kind == "answer" and context.decision.topic in near
@@ -330,8 +337,6 @@ class Turn:
             return None  # read alone it is surer of its own topic than read as a follow-up: a new question
         if continues and context.decision.topic in near:
             pass  # "and if we have no BankID?" after preschool: still preschool
-        elif after_choice and not continues:
-            return None
         elif reading.act != "followup" and own.kind == "answer" and own.topic != topic:
             if not (refers_back and context.decision.topic == topic):
                 return None  # a question with its own topic ("what about rent?")
