@@ -68,7 +68,7 @@ PASSAGE_SPELLING_WEIGHT = 0.15
 FOLLOWUP_OOS_MAX = 0.7
 FOLLOWUP_CHAR_OOS_MAX = 0.35
 # What the last reply offered, so that "yes" means something: the details of the topic, or a person;
-# after "which of these did you mean?", a follow-up is read against the first of the choices.
+# after "which of these did you mean?", a follow-up is read against the choice it fits best.
 OFFER_DETAILS, OFFER_PERSON, OFFER_CHOICE = "details", "person", "choice"
 FORM = "lead_form"
 CONTACT_TOPIC = "service.contact"  # its answer offers the contact form: "yes" starts it

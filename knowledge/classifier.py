@@ -29,6 +29,22 @@ SAFETY_PREFIX = "safety:"
 DEFAULT_C = 4.0
 
 
+def _probabilities(labels: tuple[str, ...], logits: np.ndarray) -> dict[str, float]:
+    """Softmax of one row of logits, by label."""
+    logits = logits - logits.max()
+    p = np.exp(logits)
+    p /= p.sum()
+    return dict(zip(labels, (float(x) for x in p), strict=True))
+
+
+def _save_arrays(path: Path, **arrays: np.ndarray) -> None:
+    """Write a model's arrays to `path` atomically (a reader never sees half a file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.stem + ".tmp.npz")
+    np.savez(tmp, **arrays)
+    tmp.replace(path)
+
+
 @dataclass(frozen=True)
 class Classifier:
     labels: tuple[str, ...]
@@ -46,17 +62,10 @@ class Classifier:
         return cls(tuple(str(x) for x in model.classes_), model.coef_.astype(np.float32), model.intercept_.astype(np.float32))
 
     def proba(self, vector: np.ndarray) -> dict[str, float]:
-        logits = self.coef @ vector + self.intercept
-        logits -= logits.max()
-        p = np.exp(logits)
-        p /= p.sum()
-        return dict(zip(self.labels, (float(x) for x in p), strict=True))
+        return _probabilities(self.labels, self.coef @ vector + self.intercept)
 
     def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.stem + ".tmp.npz")
-        np.savez(tmp, labels=np.array(self.labels), coef=self.coef, intercept=self.intercept)
-        tmp.replace(path)
+        _save_arrays(path, labels=np.array(self.labels), coef=self.coef, intercept=self.intercept)
 
     @classmethod
     def load(cls, path: Path) -> Classifier | None:
@@ -94,10 +103,6 @@ class CharClassifier:
         self.labels, self.vocabulary, self.idf, self.coef, self.intercept = labels, vocabulary, idf, coef, intercept
         self._index = {t: i for i, t in enumerate(vocabulary)}
 
-    @classmethod
-    def _vectorizer_args(cls) -> dict:
-        return {"analyzer": "char_wb", "ngram_range": cls.NGRAMS, "sublinear_tf": True, "dtype": np.float32}
-
     @staticmethod
     def _normalise(text: str) -> str:
         from knowledge.textnorm import fold
@@ -110,7 +115,8 @@ class CharClassifier:
         from sklearn.linear_model import LogisticRegression
 
         started = time.perf_counter()
-        vectorizer = TfidfVectorizer(**cls._vectorizer_args(), min_df=2, max_features=cls.MAX_FEATURES)
+        vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=cls.NGRAMS, sublinear_tf=True, dtype=np.float32,
+                                     min_df=2, max_features=cls.MAX_FEATURES)
         matrix = vectorizer.fit_transform([cls._normalise(t) for t in texts])
         model = LogisticRegression(C=c, max_iter=300, tol=1e-3, class_weight="balanced")
         model.fit(matrix, np.array(labels))
@@ -150,17 +156,11 @@ class CharClassifier:
 
     def proba(self, text: str) -> dict[str, float]:
         indices, values = self.features(text)
-        logits = self.coef[:, indices] @ values + self.intercept
-        logits -= logits.max()
-        p = np.exp(logits)
-        p /= p.sum()
-        return dict(zip(self.labels, (float(x) for x in p), strict=True))
+        return _probabilities(self.labels, self.coef[:, indices] @ values + self.intercept)
 
     def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.stem + ".tmp.npz")
-        np.savez(tmp, labels=np.array(self.labels), vocabulary=np.array(self.vocabulary), idf=self.idf, coef=self.coef, intercept=self.intercept)
-        tmp.replace(path)
+        _save_arrays(path, labels=np.array(self.labels), vocabulary=np.array(self.vocabulary), idf=self.idf, coef=self.coef,
+                     intercept=self.intercept)
 
     @classmethod
     def load(cls, path: Path) -> CharClassifier | None:
@@ -169,8 +169,3 @@ class CharClassifier:
                 return cls(tuple(data["labels"].tolist()), tuple(data["vocabulary"].tolist()), data["idf"], data["coef"], data["intercept"])
         except (OSError, KeyError, ValueError):
             return None
-
-
-def topic_share(proba: dict[str, float]) -> dict[str, float]:
-    """Only the topics' probabilities of one probability vector."""
-    return {k: v for k, v in proba.items() if not k.startswith((OOS_PREFIX, ACT_PREFIX, SAFETY_PREFIX))}

@@ -259,14 +259,32 @@ class Features:
         return {t: float(s) / top for t, s in zip(self.topic_ids, scores, strict=True)}, top
 
 
-def fit_classifier(docs: list[Doc], vectors: np.ndarray, keep: np.ndarray, c: float) -> Classifier:
+def _training_rows(docs: list[Doc], keep: np.ndarray) -> tuple[list[int], list[str]]:
     rows = [i for i, d in enumerate(docs) if keep[i] and training_label(d) is not None]
-    return Classifier.fit(vectors[rows], [training_label(docs[i]) for i in rows], c)
+    return rows, [training_label(docs[i]) for i in rows]
+
+
+def fit_classifier(docs: list[Doc], vectors: np.ndarray, keep: np.ndarray, c: float) -> Classifier:
+    rows, labels = _training_rows(docs, keep)
+    return Classifier.fit(vectors[rows], labels, c)
 
 
 def fit_char_classifier(docs: list[Doc], keep: np.ndarray) -> CharClassifier:
-    rows = [i for i, d in enumerate(docs) if keep[i] and training_label(d) is not None]
-    return CharClassifier.fit([docs[i].text for i in rows], [training_label(docs[i]) for i in rows])
+    rows, labels = _training_rows(docs, keep)
+    return CharClassifier.fit([docs[i].text for i in rows], labels)
+
+
+def _cached(path: Path, load, fit):
+    """The model cached at `path`, or a fresh fit saved there (older caches of its kind removed)."""
+    model = load(path) if path.exists() else None
+    if model is None:
+        model = fit()
+        model.save(path)
+        prefix = path.name.split("-", 1)[0]
+        for old in path.parent.glob(f"{prefix}-*.npz"):
+            if old != path:
+                old.unlink(missing_ok=True)
+    return model
 
 
 def features(kb: KnowledgeBase, docs: list[Doc], vectors: np.ndarray, keep: np.ndarray, c: float) -> Features:
@@ -288,21 +306,9 @@ class Retriever:
         training = hashlib.sha256("\n".join(f"{training_label(d)}\t{d.text}" for d in self.docs if training_label(d)).encode())
         path = index_dir / f"classifier-v{CLASSIFIER_VERSION}-{training.hexdigest()[:16]}-{embedder.key}-c{c:g}.npz"
         keep = np.ones(len(self.docs), dtype=bool)
-        classifier = Classifier.load(path) if path.exists() else None
-        if classifier is None:
-            classifier = fit_classifier(self.docs, self.vectors, keep, c)
-            classifier.save(path)
-            for old in index_dir.glob("classifier-*.npz"):
-                if old != path:
-                    old.unlink(missing_ok=True)
+        classifier = _cached(path, Classifier.load, lambda: fit_classifier(self.docs, self.vectors, keep, c))
         char_path = index_dir / f"chars-v{CLASSIFIER_VERSION}-{training.hexdigest()[:16]}.npz"
-        char_classifier = CharClassifier.load(char_path) if char_path.exists() else None
-        if char_classifier is None:
-            char_classifier = fit_char_classifier(self.docs, keep)
-            char_classifier.save(char_path)
-            for old in index_dir.glob("chars-*.npz"):
-                if old != char_path:
-                    old.unlink(missing_ok=True)
+        char_classifier = _cached(char_path, CharClassifier.load, lambda: fit_char_classifier(self.docs, keep))
         self.features = Features(kb, self.docs, self.vectors, keep, classifier, char_classifier)
         self.topic_ids = self.features.topic_ids
         kinds = [d.kind for d in self.docs]

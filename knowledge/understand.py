@@ -47,7 +47,7 @@ LULEA = re.compile(r"\blule\w*")
 # winters?"). Both patterns are matched on folded text (lower case, no diacritics).
 WEATHER = re.compile(r"\b(weather|forecast|rain\w*|snow(s|ing)?|temperature|vader\w*|prognos\w*|regn\w*|sno(a|ar)?|"
                      r"pogod\w*|prognoz\w*|deszcz\w*|pada|snieg\w*|oras|oro|orai|oru|lis|lyja|lietu\w*|snig\w*|"
-                     r"laikapstak\w*|laiks bus|lis|lietus|snigs|sniegs)\b")
+                     r"laikapstak\w*|laiks bus)\b")
 NEAR_TIME = re.compile(r"\b(tomorrow|tonight|today|this (weekend|week|evening|afternoon)|next week|on (mon|tues|wednes|thurs|fri|satur|sun)day|"
                        r"right now|i ?morgon|i ?kvall|i ?dag|i helgen|nasta vecka|pa (mandag|tisdag|onsdag|torsdag|fredag|lordag|sondag)|just nu|"
                        r"jutro|dzis|dzisiaj|pojutrze|w (ten |najblizszy )?weekend|w przyszlym tygodniu|w (sobote|niedziele|piatek)|"
