@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 
 import settings
 from web.leads import db
@@ -113,8 +113,16 @@ def _claim(url: str | None, row_id: int, now: datetime) -> bool:
 
 
 def pending_count(url: str | None = None) -> int:
+    return pending_summary(url)[0]
+
+
+def pending_summary(url: str | None = None) -> tuple[int, str | None]:
+    """How many emails wait in the outbox, and the newest delivery error among them (None if none failed)."""
     with db.session_scope(url) as session:
-        return len(session.scalars(select(OutboxMessage.id).where(OutboxMessage.sent_at.is_(None))).all())
+        count = session.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.sent_at.is_(None))) or 0
+        error = session.scalar(select(OutboxMessage.last_error).where(OutboxMessage.sent_at.is_(None), OutboxMessage.last_error.is_not(None))
+                               .order_by(OutboxMessage.next_attempt_at.desc()).limit(1)) if count else None
+    return count, error
 
 
 def send_due(config: MailConfig, url: str | None = None, now: datetime | None = None, limit: int = 50) -> SendReport:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import re
 from datetime import datetime
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
@@ -47,6 +48,12 @@ REFERENCE_RE = re.compile(r"^ML-[0-9A-Z]{4}$")
 @bp.app_template_filter("local")
 def local_time(value: datetime | None) -> str:
     return value.astimezone(STAFF_TZ).strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+@bp.app_template_filter("mailto")
+def mailto(address: str | None) -> str:
+    """A mailto: link for an address; ?, &, # and % are escaped so nothing can add headers or recipients."""
+    return "mailto:" + quote(address or "", safe="@+.-_!$'*=~")
 
 
 @bp.app_template_filter("masked")
@@ -122,9 +129,17 @@ def leads():
         page_number = 1
     page = page_of(dbs(), filters, page_number, current_app.config["STAFF_PAGE_SIZE"])
     args = {k: v for k, v in request.args.items() if k != "page" and v and len(v) <= 200}
-    pending = notify.pending_count(current_app.config["DATABASE_URL"])
     return render_template("staff/leads.html", title="Leads", form=form, page=page, filters=filters, args=args,
-                           export_form=ExportForm(), pending_notifications=pending), 200 if valid else 400
+                           export_form=ExportForm(), outbox=_outbox_state()), 200 if valid else 400
+
+
+def _outbox_state() -> dict:
+    """What the list says about undelivered emails: how many, and whether anything will send them."""
+    cfg = current_app.config
+    mail = cfg["MAIL"] or notify.MailConfig.from_settings()
+    pending, last_error = notify.pending_summary(cfg["DATABASE_URL"])
+    return {"pending": pending, "configured": mail.configured, "needs_notify_to": not mail.notify_to,
+            "automatic": cfg["NOTIFY_INTERVAL_S"] > 0, "last_error": last_error}
 
 
 @bp.post("/leads/export")
