@@ -1,6 +1,9 @@
 """Command-line tools for content editors.
 
     python -m knowledge check            validate every file; errors name file and line
+    python -m knowledge confirm [UNIT ...] [-l LANG ...]   mark translations as reviewed against
+                                         the current en and sv texts (UNIT: a topic id,
+                                         phrase:KEY or out_of_scope:NAME; --all for everything)
     python -m knowledge build            check, generate Rasa NLU data, build the search index
     python -m knowledge show TOPIC [-l LANG]   show a topic's answer as the bot gives it
     python -m knowledge ask "QUESTION" [-l LANG]   which topic would answer, with scores
@@ -13,6 +16,7 @@ import sys
 import textwrap
 
 import settings
+from knowledge import editorial
 from knowledge.loader import load_knowledge
 
 
@@ -20,14 +24,33 @@ def cmd_check(args) -> int:
     kb, issues = load_knowledge(settings.KNOWLEDGE_DIR, settings.TOPICS_CONTRACT, review_after_months=args.review_months)
     for issue in issues:
         print(issue)
+    confirmations = editorial.open_confirmations(settings.KNOWLEDGE_DIR)
+    if confirmations and args.notes:
+        print(f"note: {len(confirmations)} statement(s) still to be confirmed (confirm_with_dpo / confirm_with_team):")
+        for line in confirmations:
+            print(f"  {line}")
     errors = sum(i.level == "error" for i in issues)
     warnings = len(issues) - errors
     topics = len(kb.topics) if kb else "?"
     verdict = "FAILED" if errors else "OK"
-    print(f"knowledge check {verdict}: {topics} topics × {len(settings.LANGUAGES)} languages, {errors} error(s), {warnings} warning(s)")
     if not settings.TOPICS_CONTRACT.exists():
         print(f"note: topic contract {settings.TOPICS_CONTRACT} not found; topic ids were not checked against it")
+    print(f"knowledge check {verdict}: {topics} topics × {len(settings.LANGUAGES)} languages, {errors} error(s), {warnings} warning(s)")
     return 1 if errors else 0
+
+
+def cmd_confirm(args) -> int:
+    if not args.units and not args.all:
+        print("name the units to confirm (a topic id, phrase:KEY, out_of_scope:NAME) or pass --all", file=sys.stderr)
+        return 2
+    try:
+        done = editorial.confirm(settings.KNOWLEDGE_DIR, args.units or None, args.lang or None)
+    except KeyError as exc:
+        print(f"unknown unit(s): {exc.args[0]}", file=sys.stderr)
+        return 2
+    units = sorted({unit for unit, _ in done})
+    print(f"confirmed {len(done)} translation(s) in {len(units)} unit(s) against the current en and sv texts ({editorial.TRANSLATIONS_FILE})")
+    return 0
 
 
 def _load_or_exit():
@@ -99,7 +122,13 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     check = sub.add_parser("check", help="validate the knowledge files")
     check.add_argument("--review-months", type=int, default=settings.REVIEW_AFTER_MONTHS, help="warn when not reviewed for this many months")
+    check.add_argument("--no-notes", dest="notes", action="store_false", help="do not list the statements still to be confirmed")
     check.set_defaults(func=cmd_check)
+    confirm = sub.add_parser("confirm", help="mark translations as reviewed against the current en and sv texts")
+    confirm.add_argument("units", nargs="*", help="topic ids, phrase:KEY or out_of_scope:NAME")
+    confirm.add_argument("-l", "--lang", action="append", choices=settings.LANGUAGES, help="only these languages (repeatable)")
+    confirm.add_argument("--all", action="store_true", help="every unit")
+    confirm.set_defaults(func=cmd_confirm)
     sub.add_parser("build", help="generate NLU data and the search index").set_defaults(func=cmd_build)
     show = sub.add_parser("show", help="show a topic's answer")
     show.add_argument("topic")

@@ -15,7 +15,7 @@ from typing import Literal
 import yaml
 from pydantic import ValidationError
 
-from knowledge import yaml_lines
+from knowledge import editorial, yaml_lines
 from knowledge.schema import ACTS, ANSWER_SOFT_LIMIT, DETAILS_SOFT_LIMIT, SAFETY_KINDS, Conversation, OutOfScope, Topic
 from settings import LANGUAGES
 
@@ -205,6 +205,8 @@ def load_knowledge(
     phrases = _load_phrases(out, root / "phrases.yml")
     oos = _load_out_of_scope(out, root / "out_of_scope.yml")
     conversation = _load_conversation(out, root / "conversation.yml")
+    if not any(i.level == "error" for i in out.issues):
+        _check_editorial(out, root)
 
     files = knowledge_files(root)
     errors = any(i.level == "error" for i in out.issues)
@@ -212,6 +214,25 @@ def load_knowledge(
         return None, out.issues
     ordered = dict(sorted(topics.items(), key=lambda kv: _topic_order(kv[0], known)))
     return KnowledgeBase(ordered, phrases, oos, conversation, fingerprint(files), tuple(files)), out.issues
+
+
+def _check_editorial(out: _Collector, root: Path) -> None:
+    """The glossary (glossary.yml) and the translations to review (translations.yml)."""
+    glossary, problem = editorial.load_glossary(root)
+    if problem:
+        out.add("error", root / editorial.GLOSSARY_FILE, 0, problem)
+    elif glossary is not None:
+        for finding in editorial.check_glossary(root, glossary):
+            out.add(finding.level, finding.path, finding.line, finding.message)
+    if not (root / editorial.TRANSLATIONS_FILE).exists():
+        return
+    for stale in editorial.stale_translations(root):
+        hint = f"make knowledge-confirm UNIT={stale.unit} LANGS={stale.lang}"
+        if stale.changed:
+            why = f"the {' and '.join(stale.changed)} text changed since it was last reviewed"
+        else:
+            why = "it has never been confirmed"
+        out.add("warning", stale.path, stale.line, f"{stale.unit}: {stale.lang} translation needs review: {why} (when done: {hint})")
 
 
 def _topic_order(topic_id: str, known: list[str] | None) -> tuple:
@@ -279,6 +300,12 @@ def _load_phrases(out: _Collector, path: Path) -> dict[str, dict[str, str]] | No
     phrases: dict[str, dict[str, str]] = {}
     for key, texts in data.items():
         line = data.key_lines.get(key, 0)
+        if str(key).startswith("_"):
+            # editors' notes such as _confirm_with_dpo: {phrase key: what to confirm}
+            if not isinstance(texts, dict) or any(k not in data for k in texts):
+                out.add("error", path, line, f"{key} must map phrase keys of this file to a note")
+                ok = False
+            continue
         if not isinstance(texts, dict):
             out.add("error", path, line, f"phrase {key!r} must map each language to a text")
             ok = False

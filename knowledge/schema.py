@@ -66,6 +66,10 @@ class Topic(Strict):
     last_reviewed: dt.date
     related: list[TopicId] = []
     sources: Annotated[list[Source], Field(min_length=1)]
+    # statements that Luleå kommun's data protection officer, or the relocation team, must confirm
+    # before they are final; `knowledge check` lists them as notes (see docs/knowledge-format.md)
+    confirm_with_dpo: list[Text] = []
+    confirm_with_team: list[Text] = []
     en: LanguageEntry
     sv: LanguageEntry
     pl: LanguageEntry
