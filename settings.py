@@ -142,6 +142,11 @@ NOTIFY_INTERVAL_S = float(_env("MOVE_NOTIFY_INTERVAL_S", "15"))
 # Export: the CSV column separator. Excel with Swedish (and Polish, Baltic) regional settings
 # expects ";"; set "," for English-locale Excel.
 CSV_DELIMITER = _env("MOVE_CSV_DELIMITER", ";")
+# Staff replies to movers start from the templates in this folder (one YAML file per language).
+REPLY_TEMPLATES_DIR = Path(_env("MOVE_REPLY_TEMPLATES_DIR", str(ROOT / "replies"))).resolve()
+# The response time promised to movers, in working days (Monday to Friday): the lead list shows
+# each open lead's age against it and highlights those past it.
+RESPONSE_WORKING_DAYS = _env_int("MOVE_RESPONSE_WORKING_DAYS", 2)
 
 # The chat widget (web/static/widget.js). Sites allowed to embed it (CORS on the widget's /api
 # endpoints): "*" for any site (the API uses no cookies), or a comma-separated list of origins such

@@ -88,6 +88,9 @@ class Lead(Base):
     notes: Mapped[list[Note]] = relationship(cascade="all, delete-orphan", passive_deletes=True, order_by="Note.created_at")
     history: Mapped[list[StatusChange]] = relationship(cascade="all, delete-orphan", passive_deletes=True,
                                                        order_by="StatusChange.changed_at")
+    replies: Mapped[list[OutboxMessage]] = relationship(
+        primaryjoin="and_(Lead.id == foreign(OutboxMessage.lead_id), OutboxMessage.kind == 'reply')",
+        order_by="OutboxMessage.created_at", viewonly=True)
 
     @property
     def topic_ids(self) -> list[str]:
@@ -156,11 +159,16 @@ class AuditEntry(Base):
     detail: Mapped[str] = mapped_column(Text, default="")
 
 
+OUTBOX_KINDS = ("new_lead", "reply", "assigned")
+
+
 class OutboxMessage(Base):
-    """A notification email waiting to be sent (retried with backoff until delivered)."""
+    """An email waiting to be sent (retried with backoff until delivered): the team's notification of
+    a new lead ("new_lead"), a staff member's reply to the mover ("reply", its text kept as the thread
+    on the lead), or a note to the staff member a lead was assigned to ("assigned")."""
 
     __tablename__ = "notification_outbox"
-    __table_args__ = (Index("ix_outbox_due", "sent_at", "next_attempt_at"),)
+    __table_args__ = (Index("ix_outbox_due", "sent_at", "next_attempt_at"), Index("ix_outbox_lead_kind", "lead_id", "kind"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"))
@@ -170,6 +178,14 @@ class OutboxMessage(Base):
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    kind: Mapped[str] = mapped_column(String(16), default="new_lead", server_default="new_lead")
+    to_address: Mapped[str | None] = mapped_column(String(254))  # None: MOVE_LEADS_NOTIFY_TO (new_lead)
+    subject: Mapped[str | None] = mapped_column(String(300))
+    body: Mapped[str | None] = mapped_column(Text)
+    lang: Mapped[str | None] = mapped_column(String(8))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id", ondelete="SET NULL", name="fk_outbox_author"))
+
+    author: Mapped[StaffUser | None] = relationship()
 
 
 class ChatTurn(Base):

@@ -1,12 +1,16 @@
-"""Email to staff about every new lead, through the outbox table.
+"""Email through the outbox table: to staff about every new lead, staff replies to movers, and a
+note to the staff member a lead is assigned to.
 
-create_lead only adds an outbox row (so the chat never waits for a mail server). send_due()
+create_lead only adds an outbox row (so the chat never waits for a mail server); so do a reply and
+an assignment on the staff pages. send_due()
 sends what is due, and reschedules failures with exponential backoff (30 s, 1 min, 2 min, ... at
 most an hour) until the server accepts the mail. It runs in a background thread of the web
 process (NotificationSender) and from `flask --app web leads send-notifications`; a row is
 claimed with a conditional UPDATE first, so two senders never mail the same lead twice.
 
-The email carries as little personal data as possible: reference, country, topics, a link.
+The new-lead email carries as little personal data as possible: reference, country, topics, a
+link. A reply is the text staff wrote; when the first reply to a new lead is delivered, the lead
+becomes "contacted" (by the reply's author).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from sqlalchemy import func, or_, select, update
 
 import settings
 from web.leads import db
-from web.leads.models import Lead, OutboxMessage, utcnow
+from web.leads.models import AuditEntry, Lead, OutboxMessage, StaffUser, StatusChange, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +57,13 @@ class MailConfig:
 
     @property
     def configured(self) -> bool:
+        """Every kind of email can be sent (new-lead notifications need MOVE_LEADS_NOTIFY_TO too)."""
         return bool(self.host and self.notify_to)
+
+    @property
+    def can_send(self) -> bool:
+        """Replies and assignment emails can be sent (they have their own recipient)."""
+        return bool(self.host)
 
 
 @dataclass
@@ -84,6 +94,32 @@ def build_message(lead: Lead, config: MailConfig) -> EmailMessage:
         f"Open it in the staff workspace (sign-in required):\n{link}\n"
     )
     return msg
+
+
+def compose(row: OutboxMessage, lead: Lead, config: MailConfig) -> EmailMessage:
+    """The email an outbox row stands for."""
+    if row.kind == "new_lead":
+        return build_message(lead, config)
+    msg = EmailMessage()
+    msg["Subject"] = row.subject or lead.reference
+    msg["From"] = config.mail_from
+    msg["To"] = row.to_address
+    msg.set_content(row.body or "")
+    return msg
+
+
+def _first_reply_delivered(session, row: OutboxMessage, lead: Lead) -> None:
+    """A delivered reply is on the lead's audit log; the first one to a new lead makes it "contacted"."""
+    now = utcnow()
+    author = session.get(StaffUser, row.author_id) if row.author_id else None
+    actor = author.email if author else "system"
+    session.add(AuditEntry(at=now, staff_id=row.author_id, actor=actor, action="reply_sent", lead_id=lead.id,
+                           reference=lead.reference, detail=f"reply {row.id} delivered"))
+    if lead.status == "new":
+        lead.status = "contacted"
+        session.add(StatusChange(lead_id=lead.id, from_status="new", to_status="contacted", changed_at=now, changed_by_id=row.author_id))
+        session.add(AuditEntry(at=now, staff_id=row.author_id, actor=actor, action="status", lead_id=lead.id,
+                               reference=lead.reference, detail="new -> contacted (first reply sent)"))
 
 
 def deliver(message: EmailMessage, config: MailConfig) -> None:
@@ -128,16 +164,17 @@ def pending_summary(url: str | None = None) -> tuple[int, str | None]:
 def send_due(config: MailConfig, url: str | None = None, now: datetime | None = None, limit: int = 50) -> SendReport:
     """Send every notification that is due; failures are kept and retried later with backoff."""
     report = SendReport()
-    if not config.configured:
+    if not config.can_send:
         return report
     now = now or utcnow()
     with db.session_scope(url) as session:
-        due = session.scalars(
-            select(OutboxMessage.id)
-            .where(OutboxMessage.sent_at.is_(None), OutboxMessage.next_attempt_at <= now,
-                   or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now))
-            .order_by(OutboxMessage.next_attempt_at).limit(limit)
-        ).all()
+        query = (select(OutboxMessage.id)
+                 .where(OutboxMessage.sent_at.is_(None), OutboxMessage.next_attempt_at <= now,
+                        or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now))
+                 .order_by(OutboxMessage.next_attempt_at).limit(limit))
+        if not config.notify_to:  # new-lead notifications wait until the team's address is set
+            query = query.where(OutboxMessage.kind != "new_lead")
+        due = session.scalars(query).all()
     for row_id in due:
         if not _claim(url, row_id, now):
             continue
@@ -146,8 +183,8 @@ def send_due(config: MailConfig, url: str | None = None, now: datetime | None = 
             lead = session.get(Lead, row.lead_id) if row else None
             if row is None or lead is None:  # erased meanwhile: the cascade removed it
                 continue
-            message = build_message(lead, config)
-            reference = lead.reference
+            message = compose(row, lead, config)
+            reference, kind = lead.reference, row.kind
         try:
             deliver(message, config)
         except Exception as exc:  # any failure: keep the row and try again later
@@ -161,7 +198,7 @@ def send_due(config: MailConfig, url: str | None = None, now: datetime | None = 
                     row.claimed_until = None
             report.failed += 1
             report.errors.append(f"{reference}: {error}")
-            log.warning("notification for %s not sent (%s); will retry", reference, error)
+            log.warning("%s email for %s not sent (%s); will retry", kind, reference, error)
             continue
         with db.session_scope(url) as session:
             row = session.get(OutboxMessage, row_id)
@@ -170,8 +207,11 @@ def send_due(config: MailConfig, url: str | None = None, now: datetime | None = 
                 row.sent_at = utcnow()
                 row.last_error = None
                 row.claimed_until = None
+                lead = session.get(Lead, row.lead_id)
+                if row.kind == "reply" and lead is not None:
+                    _first_reply_delivered(session, row, lead)
         report.sent += 1
-        log.info("notification for %s sent to %s", reference, config.notify_to)
+        log.info("%s email for %s sent", kind, reference)
     return report
 
 
@@ -184,9 +224,11 @@ class NotificationSender(threading.Thread):
         self.stopped = threading.Event()
 
     def run(self) -> None:
-        if not self.config.configured:
-            log.warning("lead notifications: MOVE_SMTP_HOST or MOVE_LEADS_NOTIFY_TO not set; emails wait in the outbox")
+        if not self.config.can_send:
+            log.warning("emails: MOVE_SMTP_HOST not set; emails wait in the outbox")
             return
+        if not self.config.notify_to:
+            log.warning("lead notifications: MOVE_LEADS_NOTIFY_TO not set; new-lead emails wait in the outbox (replies are sent)")
         while not self.stopped.is_set():
             try:
                 send_due(self.config, self.url)

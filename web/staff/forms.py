@@ -75,6 +75,34 @@ class NoteForm(FlaskForm):
     submit = SubmitField("Add note")
 
 
+class ReplyForm(FlaskForm):
+    """A reply to the mover, by email (started from a template in their language, web/staff/replies.py)."""
+
+    lang = SelectField("Language", choices=list(LANGUAGE_LABELS.items()), validators=[DataRequired("Choose a language.")])
+    subject = StringField("Subject", validators=[DataRequired("Write a subject."), Length(max=200, message="Keep the subject under 200 characters.")],
+                          filters=[_strip_line])
+    body = TextAreaField("Message", validators=[DataRequired("Write the message first."),
+                                                Length(max=10000, message="Keep the message under 10000 characters.")],
+                         filters=[_strip_text])
+    submit = SubmitField("Send reply")
+
+    def validate_body(self, field) -> None:
+        from web.staff.replies import unfilled
+
+        if field.data and unfilled(field.data):
+            raise ValidationError("Replace the line in [square brackets] with your own text first.")
+
+
+class TemplatePickForm(FlaskForm):
+    """Which template to start a reply from, and in which language (a GET form: it changes nothing)."""
+
+    class Meta:
+        csrf = False
+
+    template = SelectField("Template", choices=[], validate_choice=False)
+    lang = SelectField("Language", choices=list(LANGUAGE_LABELS.items()), validate_choice=False)
+
+
 class EraseForm(FlaskForm):
     confirm = StringField("Type the reference to confirm", validators=[DataRequired("Type the reference to confirm."), Length(max=20)],
                           filters=[_strip_line])

@@ -19,9 +19,9 @@ from sqlalchemy.orm import selectinload
 import settings
 from web.leads import audit, export, insights, notify
 from web.leads.masking import mask_personal_data
-from web.leads.models import AuditEntry, Lead, Note, StaffUser, StatusChange, utcnow
+from web.leads.models import AuditEntry, Lead, Note, OutboxMessage, StaffUser, StatusChange, utcnow
 from web.leads.retention import erase_lead
-from web.staff import bp, charts
+from web.staff import bp, charts, replies
 from web.staff.auth import staff_required
 from web.staff.database import dbs
 from web.staff.forms import (
@@ -34,7 +34,9 @@ from web.staff.forms import (
     LeadFilterForm,
     LogoutForm,
     NoteForm,
+    ReplyForm,
     StatusForm,
+    TemplatePickForm,
 )
 from web.staff.leads_query import Filters, countries, filtered, ordered, page_of
 
@@ -136,7 +138,7 @@ def leads():
 def _outbox_state() -> dict:
     """What the list says about undelivered emails: how many, and whether anything will send them."""
     cfg = current_app.config
-    mail = cfg["MAIL"] or notify.MailConfig.from_settings()
+    mail = _mail()
     pending, last_error = notify.pending_summary(cfg["DATABASE_URL"])
     return {"pending": pending, "configured": mail.configured, "needs_notify_to": not mail.notify_to,
             "automatic": cfg["NOTIFY_INTERVAL_S"] > 0, "last_error": last_error}
@@ -184,16 +186,41 @@ def _forms_for(lead: Lead) -> dict:
     staff = dbs().scalars(select(StaffUser).where(StaffUser.active.is_(True), StaffUser.role == "staff").order_by(StaffUser.email)).all()
     assign.staff_id.choices = [("", "Nobody")] + [(str(s.id), s.email) for s in staff]
     return {"status_form": StatusForm(prefix="status"), "assign_form": assign, "note_form": NoteForm(prefix="note"),
-            "erase_form": EraseForm(prefix="erase")}
+            "erase_form": EraseForm(prefix="erase"), "reply_form": ReplyForm(prefix="reply")}
+
+
+def _template_picker(lead: Lead) -> tuple[TemplatePickForm, dict, list[str]]:
+    """The template picker (its language defaults to the mover's preferred one), the templates, and any
+    problem with the template files (shown to staff rather than failing the page)."""
+    templates, problems = replies.load()
+    picker = TemplatePickForm(request.args, meta={"csrf": False})
+    titles = templates.get("en") or next(iter(templates.values()), {})
+    picker.template.choices = [(t.id, t.title) for t in titles.values()]
+    if picker.lang.data not in LANGUAGE_LABELS:
+        picker.lang.data = lead.preferred_language if lead.preferred_language in LANGUAGE_LABELS else "en"
+    return picker, templates, problems
 
 
 def _render_lead(lead: Lead, forms: dict, status: int = 200):
     forms["status_form"].status.data = forms["status_form"].status.data or lead.status
     if not forms["assign_form"].staff_id.data:
         forms["assign_form"].staff_id.data = str(lead.assigned_to_id or "")
+    picker, templates, problems = _template_picker(lead)
+    reply = forms["reply_form"]
+    chosen = templates.get(picker.lang.data, {}).get(picker.template.data or "")
+    if chosen and request.method == "GET":  # start the reply from the template
+        values = {"name": lead.name, "reference": lead.reference, "staff": current_user.email}
+        reply.lang.data, reply.subject.data, reply.body.data = chosen.lang, replies.fill(chosen.subject, **values), replies.fill(chosen.body, **values)
+    if not reply.lang.data:
+        reply.lang.data = picker.lang.data
     log = dbs().scalars(select(AuditEntry).where(AuditEntry.lead_id == lead.id).order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
                         .limit(200)).all()
-    return render_template("staff/lead.html", title=f"Lead {lead.reference}", lead=lead, audit_log=log, **forms), status
+    return render_template("staff/lead.html", title=f"Lead {lead.reference}", lead=lead, audit_log=log, picker=picker,
+                           template_problems=problems, mail_can_send=_mail().can_send, **forms), status
+
+
+def _mail() -> notify.MailConfig:
+    return current_app.config["MAIL"] or notify.MailConfig.from_settings()
 
 
 @bp.get("/leads/<reference>")
@@ -256,6 +283,28 @@ def add_note(reference: str):
     dbs().commit()
     flash("Note added.", "success")
     return redirect(url_for("staff.lead_detail", reference=lead.reference))
+
+
+@bp.post("/leads/<reference>/reply")
+@staff_required
+def reply(reference: str):
+    """Queue a reply to the mover in the outbox; the sender delivers it (with retries) and the first
+    delivered reply makes a new lead "contacted" (web.leads.notify)."""
+    lead = _lead_or_404(reference)
+    forms = _forms_for(lead)
+    form = forms["reply_form"]
+    if not form.validate():
+        return _render_lead(lead, forms, 400)
+    now = utcnow()
+    dbs().add(OutboxMessage(lead_id=lead.id, kind="reply", created_at=now, next_attempt_at=now, to_address=lead.email,
+                            subject=form.subject.data, body=form.body.data, lang=form.lang.data, author_id=current_user.id))
+    audit.record(dbs(), "reply", lead, **_actor(), detail=f"reply queued ({form.lang.data})")
+    dbs().commit()
+    if _mail().can_send:
+        flash("Reply queued; it is sent within a minute. Its state is shown under Replies.", "success")
+    else:
+        flash("Reply saved, but no mail server is configured (MOVE_SMTP_HOST): it is sent once one is.", "error")
+    return redirect(url_for("staff.lead_detail", reference=lead.reference) + "#replies-heading")
 
 
 @bp.post("/leads/<reference>/erase")
