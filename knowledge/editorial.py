@@ -186,12 +186,11 @@ class Rule:
 
 
 def _pattern(term: str, flags=0) -> re.Pattern:
-    """A whole-word pattern; a trailing * matches any ending, a | separates alternatives."""
+    """A whole-word pattern: * matches any letters (an ending), a space any spacing, | separates alternatives."""
     alternatives = []
     for part in term.split("|"):
-        part = part.strip()
-        body = re.escape(part.rstrip("*")).replace(r"\ ", r"\s+") + (r"\w*" if part.endswith("*") else "")
-        alternatives.append(body)
+        words = [r"\w*".join(re.escape(piece) for piece in word.split("*")) for word in part.split()]
+        alternatives.append(r"\s+".join(words))
     return re.compile(r"(?<![\w-])(?:" + "|".join(alternatives) + r")(?![\w])", flags)
 
 
@@ -309,7 +308,7 @@ def check_glossary(root: Path, glossary: Glossary) -> list[Finding]:
             if gloss.search(text) or (answer is not None and gloss.search(answer)):
                 continue
             at = _line_in_file(file_lines, line, name)
-            findings.append(Finding("warning", path, at, f"{where} uses {name!r} without explaining it in {lang} (glossary: add e.g. {glossary.glosses[name][lang][0]!r} once)"))
+            findings.append(Finding("warning", path, at, f"{where} uses {name!r} without explaining it in {lang}: add it once, e.g. {glossary.glosses[name][lang][0].replace('*', '…')!r} (glossary)"))
     return findings
 
 
