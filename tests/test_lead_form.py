@@ -37,7 +37,7 @@ def app_db(stack) -> str:
 def leads_of(url: str, session: str) -> list[Lead]:
     with db.session_scope(url) as s:
         return list(s.scalars(select(Lead).where(Lead.session_id == session)
-                              .options(selectinload(Lead.topics), selectinload(Lead.consent))))
+                              .options(selectinload(Lead.topics), selectinload(Lead.consents))))
 
 
 def slots_of(stack, session: str) -> dict:

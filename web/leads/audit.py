@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session
 
 from web.leads.models import AuditEntry, Lead, utcnow
 
-ACTIONS = ("create", "view", "status", "assign", "note", "export", "erase", "purge_transcript", "retention_erase")
+ACTIONS = ("create", "view", "status", "assign", "note", "export", "erase", "purge_transcript", "retention_erase", "reply",
+           "reply_sent", "merge")
 
 
 def record(session: Session, action: str, lead: Lead | None = None, *, actor: str, staff_id: int | None = None,

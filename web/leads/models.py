@@ -84,13 +84,27 @@ class Lead(Base):
 
     assigned_to: Mapped[StaffUser | None] = relationship()
     topics: Mapped[list[LeadTopic]] = relationship(cascade="all, delete-orphan", passive_deletes=True, order_by="LeadTopic.topic")
-    consent: Mapped[Consent | None] = relationship(cascade="all, delete-orphan", passive_deletes=True, uselist=False)
+    # Normally one; a lead that another was merged into keeps the consent records of both.
+    consents: Mapped[list[Consent]] = relationship(cascade="all, delete-orphan", passive_deletes=True,
+                                                   order_by="Consent.given_at")
     notes: Mapped[list[Note]] = relationship(cascade="all, delete-orphan", passive_deletes=True, order_by="Note.created_at")
     history: Mapped[list[StatusChange]] = relationship(cascade="all, delete-orphan", passive_deletes=True,
                                                        order_by="StatusChange.changed_at")
     replies: Mapped[list[OutboxMessage]] = relationship(
         primaryjoin="and_(Lead.id == foreign(OutboxMessage.lead_id), OutboxMessage.kind == 'reply')",
         order_by="OutboxMessage.created_at", viewonly=True)
+
+    # The chat sessions of leads merged into this one: erasing this lead erases their conversations too.
+    merged_sessions: Mapped[list | None] = mapped_column(JSON)
+
+    @property
+    def consent(self) -> Consent | None:
+        """The first consent record (the one the lead was created with)."""
+        return self.consents[0] if self.consents else None
+
+    @consent.setter
+    def consent(self, record: Consent) -> None:
+        self.consents = [record]
 
     @property
     def topic_ids(self) -> list[str]:
@@ -111,7 +125,7 @@ class Consent(Base):
     __tablename__ = "consents"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), unique=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), index=True)
     text: Mapped[str] = mapped_column(Text)
     version: Mapped[str] = mapped_column(String(16))
     lang: Mapped[str] = mapped_column(String(8))

@@ -52,8 +52,9 @@ def erase_lead(session: Session, lead: Lead, *, actor: str, staff_id: int | None
 
     The conversation goes first: if the tracker store cannot be reached the error propagates and
     nothing is erased (try again); if the commit fails afterwards, the lead is still there to erase again."""
-    reference, chat_session = lead.reference, lead.session_id
-    if chat_session:
+    reference = lead.reference
+    chat_sessions = [s for s in [lead.session_id, *(lead.merged_sessions or [])] if isinstance(s, str) and s]
+    for chat_session in chat_sessions:  # its own conversation and those of leads merged into it
         tracker_privacy.delete_conversation(tracker_db, chat_session)
         session.execute(delete(ChatTurn).where(ChatTurn.session_id == chat_session))
     session.delete(lead)

@@ -37,6 +37,7 @@ def defaults() -> dict:
         "STAFF_LOGIN_RATE_LIMIT": settings.STAFF_LOGIN_RATE_LIMIT,
         "STAFF_PAGE_SIZE": 25,
         "CSV_DELIMITER": settings.CSV_DELIMITER,
+        "RESPONSE_WORKING_DAYS": settings.RESPONSE_WORKING_DAYS,
         "NOTIFY_INTERVAL_S": settings.NOTIFY_INTERVAL_S,
         "RETENTION_INTERVAL_S": settings.RETENTION_INTERVAL_MINUTES * 60,  # 0: no retention thread
         "MAIL": None,  # a web.leads.notify.MailConfig; None = from settings
@@ -52,7 +53,7 @@ def init_staff(app: Flask) -> None:
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = app.config.get("SESSION_COOKIE_SAMESITE") or "Lax"
     app.config["SESSION_COOKIE_SECURE"] = bool(app.config.get("SESSION_COOKIE_SECURE") or settings.SESSION_COOKIE_SECURE)
-    from web.staff import auth, cli, database, sender, views  # noqa: F401 (views register routes on bp)
+    from web.staff import auth, cli, database, queue_views, sender, views  # noqa: F401 (views register routes on bp)
 
     database.init_database(app)
     csrf.init_app(app)

@@ -38,6 +38,8 @@ class LeadFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
+    view = SelectField("Show", choices=[("", "All leads"), ("mine", "My leads"), ("unassigned", "Unassigned"), ("overdue", "Overdue"),
+                                        ("duplicates", "Possible duplicates")], validators=[Optional()])
     q = StringField("Search name, email or reference", validators=[Optional(), Length(max=200)], filters=[_strip_line])
     status = SelectField("Status", choices=[("", "Any status")] + list(STATUS_LABELS.items()), validators=[Optional()])
     country = SelectField("Country", choices=[("", "Any country")], validators=[Optional()], validate_choice=False, filters=[_strip_line])
@@ -107,6 +109,23 @@ class EraseForm(FlaskForm):
     confirm = StringField("Type the reference to confirm", validators=[DataRequired("Type the reference to confirm."), Length(max=20)],
                           filters=[_strip_line])
     submit = SubmitField("Erase this lead")
+
+
+class BulkForm(FlaskForm):
+    """What to do with the leads ticked in the list (assign, change status, close); its CSRF token
+    is the list form's."""
+
+    class Meta:
+        csrf = False
+
+    action = SelectField(choices=[("assign", "assign"), ("status", "status"), ("close", "close")])
+    staff_id = SelectField("Assign the selected to", choices=[], validate_choice=True)
+    status = SelectField("Set the status of the selected to", choices=list(STATUS_LABELS.items()))
+
+
+class MergeForm(FlaskForm):
+    other = StringField(validators=[DataRequired("Choose the lead to merge."), Length(max=20)], filters=[_strip_line])
+    submit = SubmitField("Merge into this lead")
 
 
 class ExportForm(FlaskForm):

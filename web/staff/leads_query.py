@@ -10,6 +10,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from web.leads.models import Lead, LeadTopic
+from web.leads.workflow import with_duplicates
 
 STAFF_TZ = ZoneInfo("Europe/Stockholm")
 SORT_COLUMNS = {"created": Lead.created_at, "reference": Lead.reference, "name": Lead.name, "country": Lead.country,
@@ -27,6 +28,9 @@ class Filters:
     date_to: date | None = None
     sort: str = "created"
     direction: str = "desc"
+    view: str | None = None  # mine, unassigned, overdue, duplicates
+    staff_id: int | None = None  # who "mine" is
+    overdue_since: datetime | None = None  # new leads that arrived at or before this are overdue
 
 
 def _local_midnight(day: date) -> datetime:
@@ -38,6 +42,14 @@ def filtered(filters: Filters) -> Select:
     if filters.q:
         query = query.where(or_(Lead.name.icontains(filters.q, autoescape=True), Lead.email.icontains(filters.q, autoescape=True),
                                 Lead.reference.icontains(filters.q, autoescape=True)))
+    if filters.view == "mine":
+        query = query.where(Lead.assigned_to_id == filters.staff_id)
+    elif filters.view == "unassigned":
+        query = query.where(Lead.assigned_to_id.is_(None), Lead.status != "closed")
+    elif filters.view == "overdue" and filters.overdue_since is not None:
+        query = query.where(Lead.status == "new", Lead.created_at <= filters.overdue_since)
+    elif filters.view == "duplicates":
+        query = query.where(Lead.id.in_(with_duplicates()))
     if filters.status:
         query = query.where(Lead.status == filters.status)
     if filters.country:

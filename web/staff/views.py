@@ -12,14 +12,14 @@ from zoneinfo import ZoneInfo
 
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import selectinload
 
 import settings
-from web.leads import audit, export, insights, notify
+from web.leads import audit, export, insights, notify, workflow, working_time
 from web.leads.masking import mask_personal_data
-from web.leads.models import AuditEntry, Lead, Note, OutboxMessage, StaffUser, StatusChange, utcnow
+from web.leads.models import AuditEntry, Lead, Note, OutboxMessage, StaffUser, utcnow
 from web.leads.retention import erase_lead
 from web.staff import bp, charts, replies
 from web.staff.auth import staff_required
@@ -28,11 +28,13 @@ from web.staff.forms import (
     LANGUAGE_LABELS,
     STATUS_LABELS,
     AssignForm,
+    BulkForm,
     EraseForm,
     ExportForm,
     InsightsForm,
     LeadFilterForm,
     LogoutForm,
+    MergeForm,
     NoteForm,
     ReplyForm,
     StatusForm,
@@ -67,7 +69,7 @@ def masked(value: str | None) -> str:
 @bp.context_processor  # staff pages only: a LogoutForm makes a CSRF token, i.e. a session cookie
 def staff_globals() -> dict:
     return {"logout_form": LogoutForm(), "STATUS_LABELS": STATUS_LABELS, "LANGUAGE_LABELS": LANGUAGE_LABELS,
-            "choice_label": choice_label}
+            "choice_label": choice_label, "response_clock": response_clock}
 
 
 def choice_label(prefix: str, value: str) -> str:
@@ -104,7 +106,14 @@ def home():
 def _filters_from(form: LeadFilterForm) -> Filters:
     return Filters(q=form.q.data or None, status=form.status.data or None, country=form.country.data or None,
                    topic=form.topic.data or None, language=form.language.data or None, date_from=form.date_from.data,
-                   date_to=form.date_to.data, sort=form.sort.data or "created", direction=form.direction.data or "desc")
+                   date_to=form.date_to.data, sort=form.sort.data or "created", direction=form.direction.data or "desc",
+                   view=form.view.data or None, staff_id=current_user.id,
+                   overdue_since=working_time.overdue_since(utcnow(), current_app.config["RESPONSE_WORKING_DAYS"]))
+
+
+def response_clock(lead: Lead) -> working_time.ResponseClock:
+    """The lead's age, and when its first answer is due (templates)."""
+    return working_time.clock(lead.created_at, lead.status, utcnow(), current_app.config["RESPONSE_WORKING_DAYS"])
 
 
 def _filter_form() -> tuple[LeadFilterForm, Filters, bool]:
@@ -132,7 +141,28 @@ def leads():
     page = page_of(dbs(), filters, page_number, current_app.config["STAFF_PAGE_SIZE"])
     args = {k: v for k, v in request.args.items() if k != "page" and v and len(v) <= 200}
     return render_template("staff/leads.html", title="Leads", form=form, page=page, filters=filters, args=args,
-                           export_form=ExportForm(), outbox=_outbox_state()), 200 if valid else 400
+                           export_form=ExportForm(), bulk_form=_bulk_form(), outbox=_outbox_state(), view_counts=_view_counts(filters),
+                           working_days=current_app.config["RESPONSE_WORKING_DAYS"]), 200 if valid else 400
+
+
+def _staff_choices(nobody: str = "Nobody") -> list[tuple[str, str]]:
+    staff = dbs().scalars(select(StaffUser).where(StaffUser.active.is_(True), StaffUser.role == "staff").order_by(StaffUser.email)).all()
+    return [("", nobody)] + [(str(s.id), s.email) for s in staff]
+
+
+def _bulk_form() -> BulkForm:
+    form = BulkForm(prefix="bulk")
+    form.staff_id.choices = _staff_choices()
+    return form
+
+
+def _view_counts(filters: Filters) -> dict[str, int]:
+    """How many leads each quick view has (the tabs above the list)."""
+    counts = {}
+    for view in ("mine", "unassigned", "overdue"):
+        query = filtered(Filters(view=view, staff_id=filters.staff_id, overdue_since=filters.overdue_since))
+        counts[view] = dbs().scalar(select(func.count()).select_from(query.subquery())) or 0
+    return counts
 
 
 def _outbox_state() -> dict:
@@ -168,7 +198,7 @@ def export_csv():
             flash("None of the selected leads exists any more (erased?). Nothing was exported.", "error")
             return redirect(url_for("staff.leads", **request.args))
     leads_ = list(session.scalars(select(Lead).where(Lead.id.in_([lead.id for lead in chosen]))
-                                  .options(selectinload(Lead.topics), selectinload(Lead.consent), selectinload(Lead.assigned_to))
+                                  .options(selectinload(Lead.topics), selectinload(Lead.consents), selectinload(Lead.assigned_to))
                                   .order_by(Lead.created_at.desc())))
     for lead in leads_:
         audit.record(session, "export", lead, **_actor(), detail="csv")
@@ -183,10 +213,9 @@ def export_csv():
 
 def _forms_for(lead: Lead) -> dict:
     assign = AssignForm(prefix="assign")
-    staff = dbs().scalars(select(StaffUser).where(StaffUser.active.is_(True), StaffUser.role == "staff").order_by(StaffUser.email)).all()
-    assign.staff_id.choices = [("", "Nobody")] + [(str(s.id), s.email) for s in staff]
+    assign.staff_id.choices = _staff_choices()
     return {"status_form": StatusForm(prefix="status"), "assign_form": assign, "note_form": NoteForm(prefix="note"),
-            "erase_form": EraseForm(prefix="erase"), "reply_form": ReplyForm(prefix="reply")}
+            "erase_form": EraseForm(prefix="erase"), "reply_form": ReplyForm(prefix="reply"), "merge_form": MergeForm(prefix="merge")}
 
 
 def _template_picker(lead: Lead) -> tuple[TemplatePickForm, dict, list[str]]:
@@ -216,7 +245,8 @@ def _render_lead(lead: Lead, forms: dict, status: int = 200):
     log = dbs().scalars(select(AuditEntry).where(AuditEntry.lead_id == lead.id).order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
                         .limit(200)).all()
     return render_template("staff/lead.html", title=f"Lead {lead.reference}", lead=lead, audit_log=log, picker=picker,
-                           template_problems=problems, mail_can_send=_mail().can_send, **forms), status
+                           template_problems=problems, mail_can_send=_mail().can_send, duplicates=workflow.duplicates_of(dbs(), lead),
+                           **forms), status
 
 
 def _mail() -> notify.MailConfig:
@@ -241,12 +271,7 @@ def change_status(reference: str):
     if not form.validate():
         return _render_lead(lead, forms, 400)
     new = form.status.data
-    if new != lead.status:
-        old = lead.status
-        lead.status = new
-        lead.closed_at = utcnow() if new == "closed" else None
-        lead.history.append(StatusChange(from_status=old, to_status=new, changed_at=utcnow(), changed_by_id=current_user.id))
-        audit.record(dbs(), "status", lead, **_actor(), detail=f"{old} -> {new}")
+    if workflow.set_status(dbs(), lead, new, **_actor()):
         dbs().commit()
         flash(f"Status changed to {STATUS_LABELS[new]}.", "success")
     return redirect(url_for("staff.lead_detail", reference=lead.reference))
@@ -260,13 +285,10 @@ def assign(reference: str):
     form = forms["assign_form"]
     if not form.validate():
         return _render_lead(lead, forms, 400)
-    staff_id = int(form.staff_id.data) if form.staff_id.data else None
-    if staff_id != lead.assigned_to_id:
-        lead.assigned_to_id = staff_id
-        who = dbs().get(StaffUser, staff_id).email if staff_id else "nobody"
-        audit.record(dbs(), "assign", lead, **_actor(), detail=f"to {who}")
+    assignee = dbs().get(StaffUser, int(form.staff_id.data)) if form.staff_id.data else None
+    if workflow.assign(dbs(), lead, assignee, **_actor(), public_url=_mail().public_url):
         dbs().commit()
-        flash(f"Assigned to {who}.", "success")
+        flash(f"Assigned to {assignee.email if assignee else 'nobody'}.", "success")
     return redirect(url_for("staff.lead_detail", reference=lead.reference))
 
 
