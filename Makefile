@@ -55,14 +55,16 @@ test: envs browser-deps ## run the whole test suite (unit and end-to-end, real s
 lint: envs ## ruff, knowledge check, Rasa data validation (fails on errors; button-only intents give warnings)
 	$(APP) -m ruff check .
 	$(APP) -m knowledge check
+	$(APP) -m web.staff.replies
 	$(APP) -m scripts.stack generate
 	RASA_TELEMETRY_ENABLED=false $(RASA) data validate --config config.yml --domain bot/domain --data bot/data
 
 knowledge-confirm: envs ## after reviewing a translation: make knowledge-confirm UNIT=admin.bank [LANGS="pl lt"]
 	$(APP) -m knowledge confirm $(UNIT) $(foreach l,$(LANGS),--lang $(l))
 
-knowledge-check: envs ## validate the knowledge files (errors name file and line)
+knowledge-check: envs ## validate the knowledge files (errors name file and line) and the staff reply templates (replies/)
 	$(APP) -m knowledge check
+	$(APP) -m web.staff.replies
 
 knowledge-build: envs ## regenerate Rasa NLU data and the search index from knowledge/
 	$(APP) -m knowledge build

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from web.leads.models import AuditEntry, Lead, utcnow
 
 ACTIONS = ("create", "view", "status", "assign", "note", "export", "erase", "purge_transcript", "retention_erase", "reply",
-           "reply_sent", "merge")
+           "reply_sent", "merge", "country")
 
 
 def record(session: Session, action: str, lead: Lead | None = None, *, actor: str, staff_id: int | None = None,

@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from web.leads.search import keep_search_text_current
+
 STATUSES = ("new", "contacted", "in_progress", "moved", "closed")
 HELP_TOPICS = ("work", "education", "housing", "admin", "life", "other")
 HOUSEHOLDS = ("alone", "partner", "children")
@@ -69,7 +71,7 @@ class Lead(Base):
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str] = mapped_column(String(254))
     phone: Mapped[str | None] = mapped_column(String(32))
-    country: Mapped[str] = mapped_column(String(100), index=True)
+    country: Mapped[str] = mapped_column(String(100), index=True)  # ISO 3166-1 code; as typed if not recognised
     profession: Mapped[str] = mapped_column(String(300), default="")
     household: Mapped[str] = mapped_column(String(16))
     move_when: Mapped[str] = mapped_column(String(16))
@@ -94,6 +96,9 @@ class Lead(Base):
         primaryjoin="and_(Lead.id == foreign(OutboxMessage.lead_id), OutboxMessage.kind == 'reply')",
         order_by="OutboxMessage.created_at", viewonly=True)
 
+    # Folded name, email, phone digits and reference for the list's search (web.leads.search; kept
+    # current by an event on every insert and update).
+    search_text: Mapped[str] = mapped_column(Text, default="", server_default="")
     # The chat sessions of leads merged into this one: erasing this lead erases their conversations too.
     merged_sessions: Mapped[list | None] = mapped_column(JSON)
 
@@ -214,3 +219,6 @@ class ChatTurn(Base):
     text: Mapped[str] = mapped_column(Text)
     decision: Mapped[str] = mapped_column(String(16))
     topic: Mapped[str | None] = mapped_column(String(80))
+
+
+keep_search_text_current(Lead)

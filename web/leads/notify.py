@@ -26,7 +26,7 @@ from email.message import EmailMessage
 from sqlalchemy import func, or_, select, update
 
 import settings
-from web.leads import db
+from web.leads import countries, db
 from web.leads.models import AuditEntry, Lead, OutboxMessage, StaffUser, StatusChange, utcnow
 
 log = logging.getLogger(__name__)
@@ -88,7 +88,7 @@ def build_message(lead: Lead, config: MailConfig) -> EmailMessage:
     msg.set_content(
         f"A new contact request has arrived in Move to Luleå.\n\n"
         f"Reference: {lead.reference}\n"
-        f"Country: {lead.country}\n"
+        f"Country: {countries.name(lead.country)}\n"
         f"Topics: {', '.join(lead.topic_ids)}\n"
         f"Received: {lead.created_at:%Y-%m-%d %H:%M} UTC\n\n"
         f"Open it in the staff workspace (sign-in required):\n{link}\n"

@@ -19,7 +19,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 
 import settings
-from web.leads import db
+from web.leads import countries, db
 from web.leads.masking import mask_personal_data
 from web.leads.models import HELP_TOPICS, HOUSEHOLDS, MOVE_WHEN, AuditEntry, ChatTurn, Lead, LeadTopic, OutboxMessage, StatusChange
 from web.leads.models import Consent as ConsentRecord
@@ -117,6 +117,12 @@ def _choice(field: str, value, allowed: tuple[str, ...]) -> str:
     return value
 
 
+def _country(value) -> str:
+    """The ISO code of the country typed (names in the five languages are recognised), else the text as typed."""
+    text = _text("country", value, required=True)
+    return countries.to_code(text) or text
+
+
 def _validated(data: LeadInput) -> dict:
     email = normalise_email(data.email) if isinstance(data.email, str) else None
     if email is None:
@@ -135,7 +141,7 @@ def _validated(data: LeadInput) -> dict:
         "name": _text("name", data.name, required=True),
         "email": email,
         "phone": phone,
-        "country": _text("country", data.country, required=True),
+        "country": _country(data.country),
         "profession": _text("profession", data.profession, required=False) or "",
         "topics": sorted(set(topics), key=HELP_TOPICS.index),
         "household": _choice("household", data.household, HOUSEHOLDS),

@@ -123,6 +123,13 @@ class BulkForm(FlaskForm):
     status = SelectField("Set the status of the selected to", choices=list(STATUS_LABELS.items()))
 
 
+class CountryForm(FlaskForm):
+    """Set the lead's country from the ISO list (e.g. when what the mover typed was not recognised)."""
+
+    country = SelectField("Country", choices=[], validators=[DataRequired("Choose a country.")])
+    submit = SubmitField("Save country")
+
+
 class MergeForm(FlaskForm):
     other = StringField(validators=[DataRequired("Choose the lead to merge."), Length(max=20)], filters=[_strip_line])
     submit = SubmitField("Merge into this lead")

@@ -10,6 +10,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from web.leads.models import Lead, LeadTopic
+from web.leads.search import query_terms
 from web.leads.workflow import with_duplicates
 
 STAFF_TZ = ZoneInfo("Europe/Stockholm")
@@ -39,9 +40,12 @@ def _local_midnight(day: date) -> datetime:
 
 def filtered(filters: Filters) -> Select:
     query = select(Lead)
-    if filters.q:
-        query = query.where(or_(Lead.name.icontains(filters.q, autoescape=True), Lead.email.icontains(filters.q, autoescape=True),
-                                Lead.reference.icontains(filters.q, autoescape=True)))
+    if filters.q:  # case and accents ignored (web.leads.search), phone numbers by their digits
+        folded, phone = query_terms(filters.q)
+        matches = [Lead.search_text.contains(folded, autoescape=True)] if folded else []
+        if phone:
+            matches.append(Lead.search_text.contains(phone, autoescape=True))
+        query = query.where(or_(*matches)) if matches else query
     if filters.view == "mine":
         query = query.where(Lead.assigned_to_id == filters.staff_id)
     elif filters.view == "unassigned":

@@ -18,9 +18,11 @@ from sqlalchemy.orm import selectinload
 
 import settings
 from web.leads import audit, export, insights, notify, workflow, working_time
+from web.leads import countries as country_names
 from web.leads.masking import mask_personal_data
 from web.leads.models import AuditEntry, Lead, Note, OutboxMessage, StaffUser, utcnow
 from web.leads.retention import erase_lead
+from web.leads.search import fold
 from web.staff import bp, charts, replies
 from web.staff.auth import staff_required
 from web.staff.database import dbs
@@ -29,6 +31,7 @@ from web.staff.forms import (
     STATUS_LABELS,
     AssignForm,
     BulkForm,
+    CountryForm,
     EraseForm,
     ExportForm,
     InsightsForm,
@@ -60,6 +63,12 @@ def mailto(address: str | None) -> str:
     return "mailto:" + quote(address or "", safe="@+.-_!$'*=~")
 
 
+@bp.app_template_filter("country")
+def country_name(value: str | None) -> str:
+    """A stored country code as its name (a country nobody recognised as typed)."""
+    return country_names.name(value, "en")
+
+
 @bp.app_template_filter("masked")
 def masked(value: str | None) -> str:
     """A mover's message as stored since messages are masked (leads stored before were not)."""
@@ -69,7 +78,7 @@ def masked(value: str | None) -> str:
 @bp.context_processor  # staff pages only: a LogoutForm makes a CSRF token, i.e. a session cookie
 def staff_globals() -> dict:
     return {"logout_form": LogoutForm(), "STATUS_LABELS": STATUS_LABELS, "LANGUAGE_LABELS": LANGUAGE_LABELS,
-            "choice_label": choice_label, "response_clock": response_clock}
+            "choice_label": choice_label, "response_clock": response_clock, "is_country": country_names.is_code}
 
 
 def choice_label(prefix: str, value: str) -> str:
@@ -118,7 +127,7 @@ def response_clock(lead: Lead) -> working_time.ResponseClock:
 
 def _filter_form() -> tuple[LeadFilterForm, Filters, bool]:
     form = LeadFilterForm(request.args, meta={"csrf": False})
-    form.country.choices = [("", "Any country")] + [(c, c) for c in countries(dbs())]
+    form.country.choices = [("", "Any country")] + sorted(((c, country_name(c)) for c in countries(dbs())), key=lambda c: fold(c[1]))
     valid = form.validate()
     if not valid:
         # show the errors and ignore only the bad filters
@@ -198,15 +207,29 @@ def export_csv():
             flash("None of the selected leads exists any more (erased?). Nothing was exported.", "error")
             return redirect(url_for("staff.leads", **request.args))
     leads_ = list(session.scalars(select(Lead).where(Lead.id.in_([lead.id for lead in chosen]))
-                                  .options(selectinload(Lead.topics), selectinload(Lead.consents), selectinload(Lead.assigned_to))
+                                  .options(selectinload(Lead.topics), selectinload(Lead.consents), selectinload(Lead.assigned_to),
+                                           selectinload(Lead.notes).selectinload(Note.author))
                                   .order_by(Lead.created_at.desc())))
     for lead in leads_:
         audit.record(session, "export", lead, **_actor(), detail="csv")
-    body = export.leads_csv(leads_, current_app.config["CSV_DELIMITER"])
+    body = export.leads_csv(leads_, current_app.config["CSV_DELIMITER"], label=_csv_label)
     session.commit()
     name = f"leads-{utcnow().astimezone(STAFF_TZ):%Y%m%d-%H%M}.csv"
     return Response(body, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"',
                                                         "Content-Type": "text/csv; charset=utf-8"})
+
+
+def _csv_label(kind: str, value: str) -> str:
+    """The words staff see for a code, for the CSV."""
+    if kind == "status":
+        return STATUS_LABELS.get(value, value)
+    if kind == "language":
+        return LANGUAGE_LABELS.get(value, value)
+    if kind == "country":
+        return country_name(value)
+    if kind == "source":
+        return {"chat": "Chat", "contact_form": "Contact form"}.get(value, value)
+    return choice_label(kind, value)
 
 
 # ---------------------------------------------------------------- one lead
@@ -215,7 +238,14 @@ def _forms_for(lead: Lead) -> dict:
     assign = AssignForm(prefix="assign")
     assign.staff_id.choices = _staff_choices()
     return {"status_form": StatusForm(prefix="status"), "assign_form": assign, "note_form": NoteForm(prefix="note"),
-            "erase_form": EraseForm(prefix="erase"), "reply_form": ReplyForm(prefix="reply"), "merge_form": MergeForm(prefix="merge")}
+            "erase_form": EraseForm(prefix="erase"), "reply_form": ReplyForm(prefix="reply"), "merge_form": MergeForm(prefix="merge"),
+            "country_form": _country_form()}
+
+
+def _country_form() -> CountryForm:
+    form = CountryForm(prefix="country")
+    form.country.choices = country_names.choices("en")
+    return form
 
 
 def _template_picker(lead: Lead) -> tuple[TemplatePickForm, dict, list[str]]:
@@ -232,6 +262,8 @@ def _template_picker(lead: Lead) -> tuple[TemplatePickForm, dict, list[str]]:
 
 def _render_lead(lead: Lead, forms: dict, status: int = 200):
     forms["status_form"].status.data = forms["status_form"].status.data or lead.status
+    if not forms["country_form"].country.data:
+        forms["country_form"].country.data = lead.country
     if not forms["assign_form"].staff_id.data:
         forms["assign_form"].staff_id.data = str(lead.assigned_to_id or "")
     picker, templates, problems = _template_picker(lead)
@@ -289,6 +321,22 @@ def assign(reference: str):
     if workflow.assign(dbs(), lead, assignee, **_actor(), public_url=_mail().public_url):
         dbs().commit()
         flash(f"Assigned to {assignee.email if assignee else 'nobody'}.", "success")
+    return redirect(url_for("staff.lead_detail", reference=lead.reference))
+
+
+@bp.post("/leads/<reference>/country")
+@staff_required
+def set_country(reference: str):
+    lead = _lead_or_404(reference)
+    forms = _forms_for(lead)
+    form = forms["country_form"]
+    if not form.validate():
+        return _render_lead(lead, forms, 400)
+    if form.country.data != lead.country:
+        audit.record(dbs(), "country", lead, **_actor(), detail=f"country set to {form.country.data}")
+        lead.country = form.country.data
+        dbs().commit()
+        flash(f"Country set to {country_name(lead.country)}.", "success")
     return redirect(url_for("staff.lead_detail", reference=lead.reference))
 
 
@@ -361,6 +409,8 @@ def insights_page():
     valid = form.validate()
     weeks = int(form.weeks.data) if valid and form.weeks.data else 12
     figures = insights.compute(dbs(), weeks=weeks)
+    figures.by_country = _relabelled(figures.by_country, country_name)
+    figures.by_topic = _relabelled(figures.by_topic, lambda topic: choice_label("help_topic", topic))
     svg = {
         "country": charts.stacked_weeks("Leads per week by country", figures.weeks, figures.by_country),
         "topic": charts.stacked_weeks("Leads per week by topic", figures.weeks, figures.by_topic),
@@ -368,3 +418,12 @@ def insights_page():
         "unanswered": charts.unanswered(figures.unanswered),
     }
     return render_template("staff/insights.html", title="Insights", form=form, figures=figures, svg=svg, weeks=weeks), 200 if valid else 400
+
+
+def _relabelled(series: dict[str, list[int]], label) -> dict[str, list[int]]:
+    """Weekly counts keyed by readable names instead of codes (counts of codes with one name added up)."""
+    out: dict[str, list[int]] = {}
+    for key, counts in series.items():
+        name = label(key)
+        out[name] = [a + b for a, b in zip(out[name], counts, strict=True)] if name in out else list(counts)
+    return dict(sorted(out.items(), key=lambda item: fold(item[0])))
