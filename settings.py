@@ -142,6 +142,9 @@ NOTIFY_INTERVAL_S = float(_env("MOVE_NOTIFY_INTERVAL_S", "15"))
 # Export: the CSV column separator. Excel with Swedish (and Polish, Baltic) regional settings
 # expects ";"; set "," for English-locale Excel.
 CSV_DELIMITER = _env("MOVE_CSV_DELIMITER", ";")
+# The language of the staff pages before signing in, when the browser prefers neither (sv or en);
+# each staff member chooses their own afterwards.
+STAFF_DEFAULT_LANGUAGE = _env("MOVE_STAFF_DEFAULT_LANGUAGE", "sv")
 # Staff replies to movers start from the templates in this folder (one YAML file per language).
 REPLY_TEMPLATES_DIR = Path(_env("MOVE_REPLY_TEMPLATES_DIR", str(ROOT / "replies"))).resolve()
 # The response time promised to movers, in working days (Monday to Friday): the lead list shows

@@ -246,7 +246,7 @@ def staff_app(leads_db, tracker_db):
     """The web app (in-process) on the test's lead database and tracker store, with no background email sender."""
     from web import create_app
 
-    return create_app({"DATABASE_URL": leads_db, "TRACKER_DB": tracker_db, "NOTIFY_INTERVAL_S": 0})
+    return create_app({"DATABASE_URL": leads_db, "TRACKER_DB": tracker_db, "NOTIFY_INTERVAL_S": 0, "STAFF_DEFAULT_LANGUAGE": "en"})
 
 
 # The events table of Rasa's SQLTrackerStore (rasa/core/tracker_store.py, Rasa 3.6): one row per event.
@@ -284,12 +284,15 @@ def store_conversation(tracker_db: str, sender_id: str, turns: list[tuple[str, s
     conn.close()
 
 
-def create_staff(url: str, email: str = "handlaggare@lulea.se", password: str = "a long enough password", role: str = "staff") -> None:
+def create_staff(url: str, email: str = "handlaggare@lulea.se", password: str = "a long enough password", role: str = "staff",
+                 language: str = "en") -> None:
+    """A staff account; its pages are in English unless `language` says "sv" (the default for real accounts),
+    as most tests check the English texts (tests/test_staff_i18n.py checks the Swedish)."""
     from web.leads import db
     from web.staff import accounts
 
     with db.session_scope(url) as session:
-        accounts.create_user(session, email, password, role)
+        accounts.create_user(session, email, password, role, language)
 
 
 def csrf_token(client, path: str = "/staff/login") -> str:

@@ -18,6 +18,7 @@ HELP_TOPICS = ("work", "education", "housing", "admin", "life", "other")
 HOUSEHOLDS = ("alone", "partner", "children")
 MOVE_WHEN = ("soon", "half_year", "later")
 ROLES = ("staff", "editor")
+STAFF_LANGUAGES = ("sv", "en")
 
 
 class UTCDateTime(TypeDecorator):
@@ -58,6 +59,7 @@ class StaffUser(Base):
     # Part of every signed-in session (web.staff.auth): raised on sign-out and on a new password, which
     # ends every session signed in before, copied cookies included.
     session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    language: Mapped[str] = mapped_column(String(8), default="sv", server_default="sv")  # of the staff pages: sv or en
 
 
 class Lead(Base):

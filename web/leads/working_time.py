@@ -57,15 +57,6 @@ class ResponseClock:
     due: datetime | None  # None: answered (not new)
     overdue: bool
 
-    @property
-    def age_text(self) -> str:
-        minutes = int(self.age.total_seconds() // 60)
-        if minutes < 60:
-            return f"{max(minutes, 0)} min"
-        if minutes < 48 * 60:
-            return f"{minutes // 60} h"
-        return f"{minutes // (24 * 60)} days"
-
 
 def clock(arrived: datetime, status: str, now: datetime, working_days: int) -> ResponseClock:
     if status != "new":

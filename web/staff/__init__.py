@@ -14,6 +14,8 @@ import time
 from datetime import timedelta
 
 from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user, logout_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -53,13 +55,14 @@ def init_staff(app: Flask) -> None:
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = app.config.get("SESSION_COOKIE_SAMESITE") or "Lax"
     app.config["SESSION_COOKIE_SECURE"] = bool(app.config.get("SESSION_COOKIE_SECURE") or settings.SESSION_COOKIE_SECURE)
-    from web.staff import auth, cli, database, queue_views, sender, views  # noqa: F401 (views register routes on bp)
+    from web.staff import auth, cli, database, i18n, queue_views, sender, views  # noqa: F401 (views register routes on bp)
 
     database.init_database(app)
+    i18n.init_i18n(app)
     csrf.init_app(app)
     login = LoginManager(app)
     login.login_view = "staff.login"
-    login.login_message = "Please sign in to continue."
+    login.login_message = lazy_gettext("Please sign in to continue.")
     login.session_protection = "strong"
     login.user_loader(auth.load_user)
     app.register_blueprint(bp)
@@ -106,10 +109,10 @@ def session_limits_and_csrf():
         seen, since = session.get("staff_seen"), session.get("staff_since")
         if not isinstance(since, int | float) or now - since > cfg["STAFF_SESSION_SECONDS"]:
             hours = cfg["STAFF_SESSION_SECONDS"] / 3600
-            return _signed_out(f"You were signed out {hours:g} hours after signing in. Please sign in again.")
+            return _signed_out(_("You were signed out %(hours)s hours after signing in. Please sign in again.", hours=f"{hours:g}"))
         if not isinstance(seen, int | float) or now - seen > cfg["STAFF_IDLE_SECONDS"]:
-            return _signed_out(f"You were signed out after {cfg['STAFF_IDLE_SECONDS'] // 60} minutes without activity. "
-                               "Please sign in again.")
+            return _signed_out(_("You were signed out after %(minutes)s minutes without activity. Please sign in again.",
+                                 minutes=cfg["STAFF_IDLE_SECONDS"] // 60))
         session["staff_seen"] = now
     if request.method == "POST":
         csrf.protect()
@@ -118,12 +121,12 @@ def session_limits_and_csrf():
 
 @bp.errorhandler(CSRFError)
 def csrf_error(exc: CSRFError):
-    return render_template("staff/error.html", title="Form expired",
-                           message="The form was not accepted because its security token was missing or had expired "
-                                   "(this protects you against forged requests). Go back, reload the page and try again."), 400
+    return render_template("staff/error.html", title=_("Form expired"),
+                           message=_("The form was not accepted because its security token was missing or had expired "
+                                   "(this protects you against forged requests). Go back, reload the page and try again.")), 400
 
 
 @bp.errorhandler(429)
 def too_many(exc):
-    return render_template("staff/error.html", title="Too many attempts",
-                           message="Too many sign-in attempts. Wait a while and try again."), 429
+    return render_template("staff/error.html", title=_("Too many attempts"),
+                           message=_("Too many sign-in attempts. Wait a while and try again.")), 429

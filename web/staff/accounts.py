@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from web.leads.models import ROLES, StaffUser, utcnow
+from web.leads.models import ROLES, STAFF_LANGUAGES, StaffUser, utcnow
 from web.leads.validation import normalise_email
 
 MIN_PASSWORD_CHARS = 12
@@ -36,17 +36,19 @@ def check_new_password(password: str) -> None:
         raise AccountError(f"the password must have at most {MAX_PASSWORD_CHARS} characters")
 
 
-def create_user(session: Session, email: str, password: str, role: str = "staff") -> StaffUser:
+def create_user(session: Session, email: str, password: str, role: str = "staff", language: str = "sv") -> StaffUser:
     address = canonical_email(email)
     if address is None:
         raise AccountError(f"{email!r} is not a valid email address")
     if role not in ROLES:
         raise AccountError(f"the role must be one of {', '.join(ROLES)}")
+    if language not in STAFF_LANGUAGES:
+        raise AccountError(f"the language must be one of {', '.join(STAFF_LANGUAGES)}")
     check_new_password(password)
     if session.scalar(select(StaffUser).where(func.lower(StaffUser.email) == address)):
         raise AccountError(f"a staff user {address} already exists")
     user = StaffUser(email=address, password_hash=generate_password_hash(password), role=role, active=True, created_at=utcnow(),
-                     session_version=0)
+                     session_version=0, language=language)
     session.add(user)
     session.flush()
     return user

@@ -15,6 +15,7 @@ from functools import wraps
 from urllib.parse import urlsplit
 
 from flask import abort, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import UserMixin, current_user, login_required, login_user, logout_user
 
 from web.leads.models import StaffUser
@@ -31,10 +32,11 @@ class StaffPrincipal(UserMixin):
     email: str
     role: str
     session_version: int
+    language: str = "sv"
 
     @classmethod
     def of(cls, user: StaffUser) -> StaffPrincipal:
-        return cls(user.id, user.email, user.role, user.session_version)
+        return cls(user.id, user.email, user.role, user.session_version, user.language)
 
     def get_id(self) -> str:
         return f"{self.id}:{self.session_version}"
@@ -88,11 +90,11 @@ def login():
                 login_user(StaffPrincipal.of(user))
                 session["staff_seen"] = session["staff_since"] = time.time()
                 return redirect(_safe_next(request.args.get("next")))
-            error = "The email address or password is not correct."
+            error = _("The email address or password is not correct.")
         else:
-            error = "Enter your email address and password."
+            error = _("Enter your email address and password.")
         status = 401
-    return render_template("staff/login.html", form=form, error=error, title="Sign in"), status
+    return render_template("staff/login.html", form=form, error=error, title=_("Sign in")), status
 
 
 @bp.post("/logout")
@@ -105,5 +107,5 @@ def logout():
             dbs().commit()
     logout_user()
     session.clear()
-    flash("You are signed out.", "info")
+    flash(_("You are signed out."), "info")
     return redirect(url_for("staff.login"))

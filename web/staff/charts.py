@@ -9,6 +9,7 @@ from __future__ import annotations
 from xml.etree import ElementTree
 
 import pygal
+from flask_babel import gettext as _
 from markupsafe import Markup
 from pygal.style import Style
 
@@ -37,23 +38,23 @@ def stacked_weeks(title: str, weeks: list[str], series: dict[str, list[int]]) ->
     chart.x_labels = weeks
     for name, values in series.items():
         chart.add(name, values)
-    chart.no_data_text = "No leads in this period"
+    chart.no_data_text = _("No leads in this period")
     return _render(chart)
 
 
 def answer_rates(rates: dict[str, tuple[int, int]], names: dict[str, str]) -> Markup:
-    chart = pygal.Bar(title="Share of questions answered, by language (%)", range=(0, 100), show_legend=False, **COMMON)
+    chart = pygal.Bar(title=_("Share of questions answered, by language (%)"), range=(0, 100), show_legend=False, **COMMON)
     chart.x_labels = [names.get(lang, lang) for lang in rates]
     chart.add("answered %", [round(100 * a / t) if t else 0 for a, t in rates.values()])
-    chart.no_data_text = "No chat turns in this period"
+    chart.no_data_text = _("No chat turns in this period")
     return _render(chart)
 
 
 def unanswered(questions: list[tuple[str, int]]) -> Markup:
-    chart = pygal.HorizontalBar(title="Most frequent unanswered questions", show_legend=False,
+    chart = pygal.HorizontalBar(title=_("Most frequent unanswered questions"), show_legend=False,
                                 **{**COMMON, "height": 120 + 32 * max(len(questions), 1), "truncate_label": 60})
     top = list(reversed(questions[:10]))
     chart.x_labels = [q for q, _ in top]
     chart.add("times asked", [n for _, n in top])
-    chart.no_data_text = "No unanswered questions in this period"
+    chart.no_data_text = _("No unanswered questions in this period")
     return _render(chart)

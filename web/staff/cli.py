@@ -1,6 +1,6 @@
 """Command-line tools (run them with the project's environment, e.g. `.venv/app/bin/flask --app web ...`):
 
-    flask --app web staff create EMAIL [--role staff|editor] [--password-stdin]
+    flask --app web staff create EMAIL [--role staff|editor] [--language sv|en] [--password-stdin]
     flask --app web staff set-password EMAIL [--password-stdin]
     flask --app web staff disable EMAIL
     flask --app web staff list
@@ -21,7 +21,7 @@ from sqlalchemy import select
 import settings
 from web.leads import db, notify, retention
 from web.leads.migrate import upgrade
-from web.leads.models import ROLES, StaffUser
+from web.leads.models import ROLES, STAFF_LANGUAGES, StaffUser
 from web.staff import accounts
 
 staff_cli = AppGroup("staff", help="Manage staff accounts of the staff workspace (/staff).")
@@ -48,13 +48,15 @@ def _read_password(from_stdin: bool) -> str:
 @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input (for scripts).")
 @click.option("--role", type=click.Choice(ROLES), default="staff", show_default=True,
               help="staff: everything; editor: the insights page only (no personal data).")
-def create_staff(email: str, password_stdin: bool, role: str) -> None:
+@click.option("--language", type=click.Choice(STAFF_LANGUAGES), default="sv", show_default=True,
+              help="The language of the staff pages for this user (each user can change it on the pages).")
+def create_staff(email: str, password_stdin: bool, role: str, language: str) -> None:
     """Create a staff user who can sign in at /staff/login."""
     url = _url()
     password = _read_password(password_stdin)
     try:
         with db.session_scope(url) as session:
-            user = accounts.create_user(session, email, password, role)
+            user = accounts.create_user(session, email, password, role, language)
             address = user.email
     except accounts.AccountError as exc:
         raise click.ClickException(str(exc)) from exc

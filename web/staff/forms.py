@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, PasswordField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
@@ -9,9 +10,9 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from web.leads.models import HELP_TOPICS, STATUSES
 from web.leads.validation import clean_line, clean_text
 
-STATUS_LABELS = {"new": "New", "contacted": "Contacted", "in_progress": "In progress", "moved": "Moved", "closed": "Closed"}
-LANGUAGE_LABELS = {"en": "English", "sv": "Swedish", "pl": "Polish", "lt": "Lithuanian", "lv": "Latvian"}
-SORTS = {"created": "Received", "reference": "Reference", "name": "Name", "country": "Country", "status": "Status"}
+STATUS_LABELS = {"new": _l("New"), "contacted": _l("Contacted"), "in_progress": _l("In progress"), "moved": _l("Moved"), "closed": _l("Closed")}
+LANGUAGE_LABELS = {"en": _l("English"), "sv": _l("Swedish"), "pl": _l("Polish"), "lt": _l("Lithuanian"), "lv": _l("Latvian")}
+SORTS = {"created": _l("Received"), "reference": _l("Reference"), "name": _l("Name"), "country": _l("Country"), "status": _l("Status")}
 
 
 def _strip_line(value):
@@ -23,13 +24,13 @@ def _strip_text(value):
 
 
 class LoginForm(FlaskForm):
-    email = StringField("Email", validators=[DataRequired("Enter your email address."), Length(max=254)], filters=[_strip_line])
-    password = PasswordField("Password", validators=[DataRequired("Enter your password."), Length(max=256)])
-    submit = SubmitField("Sign in")
+    email = StringField(_l("Email"), validators=[DataRequired(_l("Enter your email address.")), Length(max=254)], filters=[_strip_line])
+    password = PasswordField(_l("Password"), validators=[DataRequired(_l("Enter your password.")), Length(max=256)])
+    submit = SubmitField(_l("Sign in"))
 
 
 class LogoutForm(FlaskForm):
-    submit = SubmitField("Sign out")
+    submit = SubmitField(_l("Sign out"))
 
 
 class LeadFilterForm(FlaskForm):
@@ -38,61 +39,61 @@ class LeadFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    view = SelectField("Show", choices=[("", "All leads"), ("mine", "My leads"), ("unassigned", "Unassigned"), ("overdue", "Overdue"),
-                                        ("duplicates", "Possible duplicates")], validators=[Optional()])
-    q = StringField("Search name, email or reference", validators=[Optional(), Length(max=200)], filters=[_strip_line])
-    status = SelectField("Status", choices=[("", "Any status")] + list(STATUS_LABELS.items()), validators=[Optional()])
-    country = SelectField("Country", choices=[("", "Any country")], validators=[Optional()], validate_choice=False, filters=[_strip_line])
-    topic = SelectField("Topic", choices=[("", "Any topic")] + [(t, t.capitalize()) for t in HELP_TOPICS], validators=[Optional()])
-    language = SelectField("Preferred language", choices=[("", "Any language")] + list(LANGUAGE_LABELS.items()),
+    view = SelectField(_l("Show"), choices=[("", _l("All leads")), ("mine", _l("My leads")), ("unassigned", _l("Unassigned")),
+                                        ("overdue", _l("Overdue")), ("duplicates", _l("Possible duplicates"))], validators=[Optional()])
+    q = StringField(_l("Search name, email, phone or reference"), validators=[Optional(), Length(max=200)], filters=[_strip_line])
+    status = SelectField(_l("Status"), choices=[("", _l("Any status"))] + list(STATUS_LABELS.items()), validators=[Optional()])
+    country = SelectField(_l("Country"), choices=[("", _l("Any country"))], validators=[Optional()], validate_choice=False, filters=[_strip_line])
+    topic = SelectField(_l("Topic"), choices=[("", _l("Any topic"))] + [(t, t) for t in HELP_TOPICS], validators=[Optional()])
+    language = SelectField(_l("Preferred language"), choices=[("", _l("Any language"))] + list(LANGUAGE_LABELS.items()),
                            validators=[Optional()])
-    date_from = DateField("Received from", validators=[Optional()])
-    date_to = DateField("Received to", validators=[Optional()])
-    sort = SelectField("Sort by", choices=list(SORTS.items()), default="created", validators=[Optional()])
-    direction = SelectField("Order", choices=[("desc", "Newest / Z first"), ("asc", "Oldest / A first")], default="desc",
+    date_from = DateField(_l("Received from"), validators=[Optional()])
+    date_to = DateField(_l("Received to"), validators=[Optional()])
+    sort = SelectField(_l("Sort by"), choices=list(SORTS.items()), default="created", validators=[Optional()])
+    direction = SelectField(_l("Order"), choices=[("desc", _l("Newest / Z first")), ("asc", _l("Oldest / A first"))], default="desc",
                             validators=[Optional()])
 
     def validate_country(self, field) -> None:
         if field.data and len(field.data) > 100:
-            raise ValidationError("Country is too long.")
+            raise ValidationError(_l("Country is too long."))
 
     def validate_date_to(self, field) -> None:
         if field.data and self.date_from.data and field.data < self.date_from.data:
-            raise ValidationError("'Received to' is before 'Received from'.")
+            raise ValidationError(_l("'Received to' is before 'Received from'."))
 
 
 class StatusForm(FlaskForm):
-    status = SelectField("New status", choices=list(STATUS_LABELS.items()), validators=[DataRequired("Choose a status.")])
-    submit = SubmitField("Change status")
+    status = SelectField(_l("New status"), choices=list(STATUS_LABELS.items()), validators=[DataRequired(_l("Choose a status."))])
+    submit = SubmitField(_l("Change status"))
 
 
 class AssignForm(FlaskForm):
-    staff_id = SelectField("Assign to", choices=[], validate_choice=True)
-    submit = SubmitField("Assign")
+    staff_id = SelectField(_l("Assign to"), choices=[], validate_choice=True)
+    submit = SubmitField(_l("Assign"))
 
 
 class NoteForm(FlaskForm):
-    body = TextAreaField("Note", validators=[DataRequired("Write the note first."), Length(max=5000, message="Keep a note under 5000 characters.")],
+    body = TextAreaField(_l("Note"), validators=[DataRequired(_l("Write the note first.")), Length(max=5000, message=_l("Keep a note under 5000 characters."))],
                          filters=[_strip_text])
-    submit = SubmitField("Add note")
+    submit = SubmitField(_l("Add note"))
 
 
 class ReplyForm(FlaskForm):
     """A reply to the mover, by email (started from a template in their language, web/staff/replies.py)."""
 
-    lang = SelectField("Language", choices=list(LANGUAGE_LABELS.items()), validators=[DataRequired("Choose a language.")])
-    subject = StringField("Subject", validators=[DataRequired("Write a subject."), Length(max=200, message="Keep the subject under 200 characters.")],
+    lang = SelectField(_l("Language"), choices=list(LANGUAGE_LABELS.items()), validators=[DataRequired(_l("Choose a language."))])
+    subject = StringField(_l("Subject"), validators=[DataRequired(_l("Write a subject.")), Length(max=200, message=_l("Keep the subject under 200 characters."))],
                           filters=[_strip_line])
-    body = TextAreaField("Message", validators=[DataRequired("Write the message first."),
-                                                Length(max=10000, message="Keep the message under 10000 characters.")],
+    body = TextAreaField(_l("Message"), validators=[DataRequired(_l("Write the message first.")),
+                                                Length(max=10000, message=_l("Keep the message under 10000 characters."))],
                          filters=[_strip_text])
-    submit = SubmitField("Send reply")
+    submit = SubmitField(_l("Send reply"))
 
     def validate_body(self, field) -> None:
         from web.staff.replies import unfilled
 
         if field.data and unfilled(field.data):
-            raise ValidationError("Replace the line in [square brackets] with your own text first.")
+            raise ValidationError(_l("Replace the line in [square brackets] with your own text first."))
 
 
 class TemplatePickForm(FlaskForm):
@@ -101,14 +102,14 @@ class TemplatePickForm(FlaskForm):
     class Meta:
         csrf = False
 
-    template = SelectField("Template", choices=[], validate_choice=False)
-    lang = SelectField("Language", choices=list(LANGUAGE_LABELS.items()), validate_choice=False)
+    template = SelectField(_l("Template"), choices=[], validate_choice=False)
+    lang = SelectField(_l("Language"), choices=list(LANGUAGE_LABELS.items()), validate_choice=False)
 
 
 class EraseForm(FlaskForm):
-    confirm = StringField("Type the reference to confirm", validators=[DataRequired("Type the reference to confirm."), Length(max=20)],
+    confirm = StringField(_l("Type the reference to confirm"), validators=[DataRequired(_l("Type the reference to confirm.")), Length(max=20)],
                           filters=[_strip_line])
-    submit = SubmitField("Erase this lead")
+    submit = SubmitField(_l("Erase this lead"))
 
 
 class BulkForm(FlaskForm):
@@ -119,32 +120,33 @@ class BulkForm(FlaskForm):
         csrf = False
 
     action = SelectField(choices=[("assign", "assign"), ("status", "status"), ("close", "close")])
-    staff_id = SelectField("Assign the selected to", choices=[], validate_choice=True)
-    status = SelectField("Set the status of the selected to", choices=list(STATUS_LABELS.items()))
+    staff_id = SelectField(_l("Assign the selected to"), choices=[], validate_choice=True)
+    status = SelectField(_l("Set the status of the selected to"), choices=list(STATUS_LABELS.items()))
 
 
 class CountryForm(FlaskForm):
     """Set the lead's country from the ISO list (e.g. when what the mover typed was not recognised)."""
 
-    country = SelectField("Country", choices=[], validators=[DataRequired("Choose a country.")])
-    submit = SubmitField("Save country")
+    country = SelectField(_l("Country"), choices=[], validators=[DataRequired(_l("Choose a country."))])
+    submit = SubmitField(_l("Save country"))
 
 
 class MergeForm(FlaskForm):
-    other = StringField(validators=[DataRequired("Choose the lead to merge."), Length(max=20)], filters=[_strip_line])
-    submit = SubmitField("Merge into this lead")
+    other = StringField(validators=[DataRequired(_l("Choose the lead to merge.")), Length(max=20)], filters=[_strip_line])
+    submit = SubmitField(_l("Merge into this lead"))
 
 
 class ExportForm(FlaskForm):
     scope = HiddenField(default="selected")
-    submit = SubmitField("Export selected to CSV")
+    submit = SubmitField(_l("Export selected to CSV"))
 
 
 class InsightsForm(FlaskForm):
     class Meta:
         csrf = False
 
-    weeks = SelectField("Period", choices=[("4", "Last 4 weeks"), ("12", "Last 12 weeks"), ("26", "Last 26 weeks"), ("52", "Last 52 weeks")],
+    weeks = SelectField(_l("Period"), choices=[("4", _l("Last 4 weeks")), ("12", _l("Last 12 weeks")), ("26", _l("Last 26 weeks")),
+                                           ("52", _l("Last 52 weeks"))],
                         default="12", validators=[Optional()])
 
 

@@ -4,6 +4,7 @@ and merging a duplicate into a lead."""
 from __future__ import annotations
 
 from flask import flash, redirect, request, url_for
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from web.leads import workflow
@@ -27,33 +28,34 @@ def bulk():
     form = _bulk_form()
     refs = [r for r in request.form.getlist("ref") if REFERENCE_RE.match(r)][:MAX_BULK]
     if not refs:
-        flash("Select at least one lead first.", "error")
+        flash(_("Select at least one lead first."), "error")
         return _back_to_list()
     # only the fields the chosen action uses are checked (the list form sends all of them)
     fields = {"assign": [form.action, form.staff_id], "status": [form.action, form.status], "close": [form.action]}
     errors = [e for f in fields.get(form.action.data, [form.action]) if not f.validate(form) for e in f.errors]
     if errors or form.action.data not in fields:
-        flash("That action is not valid: " + " ".join(errors or ["Not a valid choice."]), "error")
+        flash(_("That action is not valid: %(errors)s", errors=" ".join(errors or [_("Not a valid choice.")])), "error")
         return _back_to_list()
     session = dbs()
     leads = session.scalars(select(Lead).where(Lead.reference.in_(refs)).order_by(Lead.created_at)).all()
     if not leads:
-        flash("None of the selected leads exists any more (erased or merged?).", "error")
+        flash(_("None of the selected leads exists any more (erased or merged?)."), "error")
         return _back_to_list()
     action, changed = form.action.data, 0
     if action == "assign":
         assignee = session.get(StaffUser, int(form.staff_id.data)) if form.staff_id.data else None
         for lead in leads:
             changed += workflow.assign(session, lead, assignee, **_actor(), public_url=_mail().public_url)
-        message = f"Assigned {changed} lead(s) to {assignee.email if assignee else 'nobody'}."
+        message = (_("Assigned %(n)s lead(s) to %(who)s.", n=changed, who=assignee.email) if assignee
+                   else _("Assigned %(n)s lead(s) to nobody.", n=changed))
     else:
         status = "closed" if action == "close" else form.status.data
         for lead in leads:
             changed += workflow.set_status(session, lead, status, **_actor())
-        message = f"{changed} lead(s) changed to {STATUS_LABELS[status]}."
+        message = _("%(n)s lead(s) changed to %(status)s.", n=changed, status=STATUS_LABELS[status])
     session.commit()
     unchanged = len(leads) - changed
-    flash(message + (f" {unchanged} already were." if unchanged else ""), "success")
+    flash(message + (" " + _("%(n)s already were.", n=unchanged) if unchanged else ""), "success")
     return _back_to_list()
 
 
@@ -69,9 +71,10 @@ def merge(reference: str):
     other_ref = (form.other.data or "").upper()
     other = next((d for d in workflow.duplicates_of(dbs(), lead) if d.reference == other_ref), None)
     if other is None:
-        form.other.errors = [f"{other_ref or 'That lead'} is not a duplicate of {lead.reference} (same email or phone)."]
+        form.other.errors = [_("%(other)s is not a duplicate of %(reference)s (same email or phone).",
+                               other=other_ref or _("That lead"), reference=lead.reference)]
         return _render_lead(lead, forms, 400)
     workflow.merge(dbs(), lead, other, **_actor())
     dbs().commit()
-    flash(f"{other_ref} was merged into {lead.reference}; both consent records are kept.", "success")
+    flash(_("%(other)s was merged into %(reference)s; both consent records are kept.", other=other_ref, reference=lead.reference), "success")
     return redirect(url_for("staff.lead_detail", reference=lead.reference))

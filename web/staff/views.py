@@ -11,6 +11,7 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
@@ -20,7 +21,7 @@ import settings
 from web.leads import audit, export, insights, notify, workflow, working_time
 from web.leads import countries as country_names
 from web.leads.masking import mask_personal_data
-from web.leads.models import AuditEntry, Lead, Note, OutboxMessage, StaffUser, utcnow
+from web.leads.models import HELP_TOPICS, AuditEntry, Lead, Note, OutboxMessage, StaffUser, utcnow
 from web.leads.retention import erase_lead
 from web.leads.search import fold
 from web.staff import bp, charts, replies
@@ -43,6 +44,7 @@ from web.staff.forms import (
     StatusForm,
     TemplatePickForm,
 )
+from web.staff.i18n import ui_language
 from web.staff.leads_query import Filters, countries, filtered, ordered, page_of
 
 log = logging.getLogger(__name__)
@@ -63,10 +65,21 @@ def mailto(address: str | None) -> str:
     return "mailto:" + quote(address or "", safe="@+.-_!$'*=~")
 
 
+@bp.app_template_filter("age")
+def age_text(age) -> str:
+    """How old a lead is, in minutes, hours or days."""
+    minutes = max(int(age.total_seconds() // 60), 0)
+    if minutes < 60:
+        return _("%(n)s min", n=minutes)
+    if minutes < 48 * 60:
+        return _("%(n)s h", n=minutes // 60)
+    return _("%(n)s days", n=minutes // (24 * 60))
+
+
 @bp.app_template_filter("country")
 def country_name(value: str | None) -> str:
     """A stored country code as its name (a country nobody recognised as typed)."""
-    return country_names.name(value, "en")
+    return country_names.name(value, ui_language())
 
 
 @bp.app_template_filter("masked")
@@ -82,11 +95,11 @@ def staff_globals() -> dict:
 
 
 def choice_label(prefix: str, value: str) -> str:
-    """The English wording movers saw for a choice (knowledge/phrases.yml, e.g. move_half_year), else the value."""
+    """The wording movers saw for a choice (knowledge/phrases.yml, e.g. move_half_year) in the staff page's language, else the value."""
     from web.knowledge_access import kb
 
     try:
-        return kb().phrase(f"{prefix}_{value}", "en")
+        return kb().phrase(f"{prefix}_{value}", ui_language())
     except Exception:
         return value
 
@@ -127,7 +140,8 @@ def response_clock(lead: Lead) -> working_time.ResponseClock:
 
 def _filter_form() -> tuple[LeadFilterForm, Filters, bool]:
     form = LeadFilterForm(request.args, meta={"csrf": False})
-    form.country.choices = [("", "Any country")] + sorted(((c, country_name(c)) for c in countries(dbs())), key=lambda c: fold(c[1]))
+    form.country.choices = [("", _("Any country"))] + sorted(((c, country_name(c)) for c in countries(dbs())), key=lambda c: fold(c[1]))
+    form.topic.choices = [("", _("Any topic"))] + [(t, choice_label("help_topic", t)) for t in HELP_TOPICS]
     valid = form.validate()
     if not valid:
         # show the errors and ignore only the bad filters
@@ -149,14 +163,14 @@ def leads():
         page_number = 1
     page = page_of(dbs(), filters, page_number, current_app.config["STAFF_PAGE_SIZE"])
     args = {k: v for k, v in request.args.items() if k != "page" and v and len(v) <= 200}
-    return render_template("staff/leads.html", title="Leads", form=form, page=page, filters=filters, args=args,
+    return render_template("staff/leads.html", title=_("Leads"), form=form, page=page, filters=filters, args=args,
                            export_form=ExportForm(), bulk_form=_bulk_form(), outbox=_outbox_state(), view_counts=_view_counts(filters),
                            working_days=current_app.config["RESPONSE_WORKING_DAYS"]), 200 if valid else 400
 
 
-def _staff_choices(nobody: str = "Nobody") -> list[tuple[str, str]]:
+def _staff_choices() -> list[tuple[str, str]]:
     staff = dbs().scalars(select(StaffUser).where(StaffUser.active.is_(True), StaffUser.role == "staff").order_by(StaffUser.email)).all()
-    return [("", nobody)] + [(str(s.id), s.email) for s in staff]
+    return [("", _("Nobody"))] + [(str(s.id), s.email) for s in staff]
 
 
 def _bulk_form() -> BulkForm:
@@ -191,20 +205,20 @@ def export_csv():
     if scope == "filtered":
         form, filters, valid = _filter_form()
         if not valid:
-            flash("The filters are not valid; fix them and try again.", "error")
+            flash(_("The filters are not valid; fix them and try again."), "error")
             return redirect(url_for("staff.leads"))
         chosen = session.scalars(ordered(filtered(filters), filters).limit(MAX_EXPORT + 1)).all()
         if len(chosen) > MAX_EXPORT:
-            flash(f"More than {MAX_EXPORT} leads match: narrow the filters.", "error")
+            flash(_("More than %(n)s leads match: narrow the filters.", n=MAX_EXPORT), "error")
             return redirect(url_for("staff.leads", **request.args))
     else:
         refs = [r for r in request.form.getlist("ref") if REFERENCE_RE.match(r)][:MAX_EXPORT]
         if not refs:
-            flash("Select at least one lead to export.", "error")
+            flash(_("Select at least one lead to export."), "error")
             return redirect(url_for("staff.leads", **request.args))
         chosen = session.scalars(select(Lead).where(Lead.reference.in_(refs)).order_by(Lead.created_at.desc())).all()
         if not chosen:
-            flash("None of the selected leads exists any more (erased?). Nothing was exported.", "error")
+            flash(_("None of the selected leads exists any more (erased?). Nothing was exported."), "error")
             return redirect(url_for("staff.leads", **request.args))
     leads_ = list(session.scalars(select(Lead).where(Lead.id.in_([lead.id for lead in chosen]))
                                   .options(selectinload(Lead.topics), selectinload(Lead.consents), selectinload(Lead.assigned_to),
@@ -228,7 +242,7 @@ def _csv_label(kind: str, value: str) -> str:
     if kind == "country":
         return country_name(value)
     if kind == "source":
-        return {"chat": "Chat", "contact_form": "Contact form"}.get(value, value)
+        return {"chat": _("Chat"), "contact_form": _("Contact form")}.get(value, value)
     return choice_label(kind, value)
 
 
@@ -244,7 +258,7 @@ def _forms_for(lead: Lead) -> dict:
 
 def _country_form() -> CountryForm:
     form = CountryForm(prefix="country")
-    form.country.choices = country_names.choices("en")
+    form.country.choices = country_names.choices(ui_language())
     return form
 
 
@@ -253,7 +267,7 @@ def _template_picker(lead: Lead) -> tuple[TemplatePickForm, dict, list[str]]:
     problem with the template files (shown to staff rather than failing the page)."""
     templates, problems = replies.load()
     picker = TemplatePickForm(request.args, meta={"csrf": False})
-    titles = templates.get("en") or next(iter(templates.values()), {})
+    titles = templates.get(ui_language()) or templates.get("en") or next(iter(templates.values()), {})
     picker.template.choices = [(t.id, t.title) for t in titles.values()]
     if picker.lang.data not in LANGUAGE_LABELS:
         picker.lang.data = lead.preferred_language if lead.preferred_language in LANGUAGE_LABELS else "en"
@@ -276,7 +290,7 @@ def _render_lead(lead: Lead, forms: dict, status: int = 200):
         reply.lang.data = picker.lang.data
     log = dbs().scalars(select(AuditEntry).where(AuditEntry.lead_id == lead.id).order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
                         .limit(200)).all()
-    return render_template("staff/lead.html", title=f"Lead {lead.reference}", lead=lead, audit_log=log, picker=picker,
+    return render_template("staff/lead.html", title=_("Lead %(reference)s", reference=lead.reference), lead=lead, audit_log=log, picker=picker,
                            template_problems=problems, mail_can_send=_mail().can_send, duplicates=workflow.duplicates_of(dbs(), lead),
                            **forms), status
 
@@ -305,7 +319,7 @@ def change_status(reference: str):
     new = form.status.data
     if workflow.set_status(dbs(), lead, new, **_actor()):
         dbs().commit()
-        flash(f"Status changed to {STATUS_LABELS[new]}.", "success")
+        flash(_("Status changed to %(status)s.", status=STATUS_LABELS[new]), "success")
     return redirect(url_for("staff.lead_detail", reference=lead.reference))
 
 
@@ -320,7 +334,7 @@ def assign(reference: str):
     assignee = dbs().get(StaffUser, int(form.staff_id.data)) if form.staff_id.data else None
     if workflow.assign(dbs(), lead, assignee, **_actor(), public_url=_mail().public_url):
         dbs().commit()
-        flash(f"Assigned to {assignee.email if assignee else 'nobody'}.", "success")
+        flash(_("Assigned to %(who)s.", who=assignee.email) if assignee else _("Assigned to nobody."), "success")
     return redirect(url_for("staff.lead_detail", reference=lead.reference))
 
 
@@ -336,7 +350,7 @@ def set_country(reference: str):
         audit.record(dbs(), "country", lead, **_actor(), detail=f"country set to {form.country.data}")
         lead.country = form.country.data
         dbs().commit()
-        flash(f"Country set to {country_name(lead.country)}.", "success")
+        flash(_("Country set to %(country)s.", country=country_name(lead.country)), "success")
     return redirect(url_for("staff.lead_detail", reference=lead.reference))
 
 
@@ -351,7 +365,7 @@ def add_note(reference: str):
     lead.notes.append(Note(author_id=current_user.id, created_at=utcnow(), body=form.body.data))
     audit.record(dbs(), "note", lead, **_actor(), detail="note added")
     dbs().commit()
-    flash("Note added.", "success")
+    flash(_("Note added."), "success")
     return redirect(url_for("staff.lead_detail", reference=lead.reference))
 
 
@@ -371,9 +385,9 @@ def reply(reference: str):
     audit.record(dbs(), "reply", lead, **_actor(), detail=f"reply queued ({form.lang.data})")
     dbs().commit()
     if _mail().can_send:
-        flash("Reply queued; it is sent within a minute. Its state is shown under Replies.", "success")
+        flash(_("Reply queued; it is sent within a minute. Its state is shown under Replies."), "success")
     else:
-        flash("Reply saved, but no mail server is configured (MOVE_SMTP_HOST): it is sent once one is.", "error")
+        flash(_("Reply saved, but no mail server is configured (MOVE_SMTP_HOST): it is sent once one is."), "error")
     return redirect(url_for("staff.lead_detail", reference=lead.reference) + "#replies-heading")
 
 
@@ -393,10 +407,10 @@ def erase(reference: str):
     except SQLAlchemyError as exc:
         dbs().rollback()
         log.error("could not erase lead %s: %s", reference, exc)
-        return render_template("staff/error.html", title="Not erased",
-                               message=f"Lead {reference} could not be erased because a database (the leads or the stored "
-                                       "conversations) could not be reached. Nothing was lost; try again in a moment."), 503
-    flash(f"Lead {reference} was erased. Only an anonymous entry in the audit log remains.", "success")
+        return render_template("staff/error.html", title=_("Not erased"),
+                               message=_("Lead %(reference)s could not be erased because a database (the leads or the stored "
+                                       "conversations) could not be reached. Nothing was lost; try again in a moment.", reference=reference)), 503
+    flash(_("Lead %(reference)s was erased. Only an anonymous entry in the audit log remains.", reference=reference), "success")
     return redirect(url_for("staff.leads"))
 
 
@@ -412,12 +426,12 @@ def insights_page():
     figures.by_country = _relabelled(figures.by_country, country_name)
     figures.by_topic = _relabelled(figures.by_topic, lambda topic: choice_label("help_topic", topic))
     svg = {
-        "country": charts.stacked_weeks("Leads per week by country", figures.weeks, figures.by_country),
-        "topic": charts.stacked_weeks("Leads per week by topic", figures.weeks, figures.by_topic),
-        "rates": charts.answer_rates(figures.answer_rate, LANGUAGE_LABELS),
+        "country": charts.stacked_weeks(_("Leads per week by country"), figures.weeks, figures.by_country),
+        "topic": charts.stacked_weeks(_("Leads per week by topic"), figures.weeks, figures.by_topic),
+        "rates": charts.answer_rates(figures.answer_rate, {code: str(name) for code, name in LANGUAGE_LABELS.items()}),
         "unanswered": charts.unanswered(figures.unanswered),
     }
-    return render_template("staff/insights.html", title="Insights", form=form, figures=figures, svg=svg, weeks=weeks), 200 if valid else 400
+    return render_template("staff/insights.html", title=_("Insights"), form=form, figures=figures, svg=svg, weeks=weeks), 200 if valid else 400
 
 
 def _relabelled(series: dict[str, list[int]], label) -> dict[str, list[int]]:
