@@ -123,10 +123,17 @@ def test_the_assignee_gets_an_email_without_the_movers_details(client, make_lead
     assert reference in mail["Subject"] and f"https://move.lulea.se/staff/leads/{reference}" in mail.get_content()
     assert "handlaggare@lulea.se assigned" in mail.get_content()
     assert "Wiśniewska" not in mail.as_string() and "agnieszka@example.pl" not in mail.as_string()
+    create_staff(leads_db, "svensk@lulea.se", "a third long password", language="sv")  # in the assignee's language
+    swede = staff_id(leads_db, "svensk@lulea.se")
+    client.post(f"{detail}/assign", data={"assign-staff_id": str(swede), "assign-csrf_token": csrf_token(client, detail)})
+    send_due(mail_config(smtp.port), leads_db)
+    [swedish] = [m for m, to in zip(smtp.inbox.messages, smtp.inbox.recipients, strict=True) if to == ["svensk@lulea.se"]]
+    assert swedish["Subject"] == f"Kontaktförfrågan {reference} har tilldelats dig" and "handlaggare@lulea.se har tilldelat dig" in swedish.get_content()
     me = staff_id(leads_db, "handlaggare@lulea.se")  # assigning to oneself mails nobody
     client.post(f"{detail}/assign", data={"assign-staff_id": str(me), "assign-csrf_token": csrf_token(client, detail)})
     with db.session_scope(leads_db) as s:
-        assert [m.to_address for m in s.scalars(select(OutboxMessage).where(OutboxMessage.kind == "assigned"))] == ["kollega@lulea.se"]
+        assert [m.to_address for m in s.scalars(select(OutboxMessage).where(OutboxMessage.kind == "assigned"))] == \
+            ["kollega@lulea.se", "svensk@lulea.se"]
 
 
 def bulk(client, refs: list[str], **data):

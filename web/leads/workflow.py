@@ -20,6 +20,16 @@ from web.leads.models import (
     utcnow,
 )
 
+# The email to the staff member a lead is assigned to, in their language: reference and link only.
+ASSIGNED_EMAIL = {
+    "en": ("Contact request {reference} was assigned to you",
+           "{actor} assigned contact request {reference} to you in Move to Luleå.\n\n"
+           "Open it in the staff workspace (sign-in required):\n{link}\n"),
+    "sv": ("Kontaktförfrågan {reference} har tilldelats dig",
+           "{actor} har tilldelat dig kontaktförfrågan {reference} i Flytta till Luleå.\n\n"
+           "Öppna den på arbetsytan (inloggning krävs):\n{link}\n"),
+}
+
 
 def set_status(session: Session, lead: Lead, new: str, *, actor: str, staff_id: int | None) -> bool:
     """Move the lead to `new` (closing or reopening it); False if it already was."""
@@ -44,10 +54,10 @@ def assign(session: Session, lead: Lead, assignee: StaffUser | None, *, actor: s
     if assignee is not None and assignee.id != staff_id:
         link = f"{public_url.rstrip('/')}/staff/leads/{lead.reference}"
         now = utcnow()
+        subject, body = ASSIGNED_EMAIL["sv" if assignee.language == "sv" else "en"]
+        values = {"actor": actor, "reference": lead.reference, "link": link}
         session.add(OutboxMessage(lead_id=lead.id, kind="assigned", created_at=now, next_attempt_at=now, to_address=assignee.email,
-                                  author_id=staff_id, subject=f"Contact request {lead.reference} was assigned to you",
-                                  body=f"{actor} assigned contact request {lead.reference} to you in Move to Luleå.\n\n"
-                                       f"Open it in the staff workspace (sign-in required):\n{link}\n"))
+                                  author_id=staff_id, subject=subject.format(**values), body=body.format(**values)))
     return True
 
 
