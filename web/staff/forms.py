@@ -12,6 +12,10 @@ from web.leads.validation import clean_line, clean_text
 
 STATUS_LABELS = {"new": _l("New"), "contacted": _l("Contacted"), "in_progress": _l("In progress"), "moved": _l("Moved"), "closed": _l("Closed")}
 LANGUAGE_LABELS = {"en": _l("English"), "sv": _l("Swedish"), "pl": _l("Polish"), "lt": _l("Lithuanian"), "lv": _l("Latvian")}
+AUDIT_LABELS = {"create": _l("created"), "view": _l("viewed"), "status": _l("status changed"), "assign": _l("assigned"),
+                "note": _l("note added"), "export": _l("exported"), "erase": _l("erased"), "purge_transcript": _l("conversation deleted"),
+                "retention_erase": _l("erased (retention)"), "reply": _l("reply written"), "reply_sent": _l("reply sent"),
+                "merge": _l("merged"), "country": _l("country set")}
 SORTS = {"created": _l("Received"), "reference": _l("Reference"), "name": _l("Name"), "country": _l("Country"), "status": _l("Status")}
 
 

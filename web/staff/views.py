@@ -28,6 +28,7 @@ from web.staff import bp, charts, replies
 from web.staff.auth import staff_required
 from web.staff.database import dbs
 from web.staff.forms import (
+    AUDIT_LABELS,
     LANGUAGE_LABELS,
     STATUS_LABELS,
     AssignForm,
@@ -90,7 +91,7 @@ def masked(value: str | None) -> str:
 
 @bp.context_processor  # staff pages only: a LogoutForm makes a CSRF token, i.e. a session cookie
 def staff_globals() -> dict:
-    return {"logout_form": LogoutForm(), "STATUS_LABELS": STATUS_LABELS, "LANGUAGE_LABELS": LANGUAGE_LABELS,
+    return {"logout_form": LogoutForm(), "STATUS_LABELS": STATUS_LABELS, "LANGUAGE_LABELS": LANGUAGE_LABELS, "AUDIT_LABELS": AUDIT_LABELS,
             "choice_label": choice_label, "response_clock": response_clock, "is_country": country_names.is_code}
 
 
