@@ -87,3 +87,17 @@ def test_the_sign_in_page_follows_the_browser_and_defaults_to_swedish(staff_app)
     assert "<h1>Sign in</h1>" in client.get("/staff/login", headers={"Accept-Language": "en-GB,en"}).get_data(as_text=True)
     staff_app.config["STAFF_DEFAULT_LANGUAGE"] = "sv"  # the real default (MOVE_STAFF_DEFAULT_LANGUAGE)
     assert "<h1>Logga in</h1>" in client.get("/staff/login", headers={"Accept-Language": "de-DE"}).get_data(as_text=True)
+
+
+def test_accounts_are_created_in_swedish_unless_told_english(staff_app, leads_db):
+    from tests.test_staff_auth import run_flask
+
+    swedish = run_flask(["staff", "create", "ny@lulea.se", "--password-stdin"], leads_db, "kanelbulle i Luleå 2026\n")
+    english = run_flask(["staff", "create", "new@lulea.se", "--language", "en", "--password-stdin"], leads_db, "cinnamon bun in Lulea\n")
+    wrong = run_flask(["staff", "create", "de@lulea.se", "--language", "de", "--password-stdin"], leads_db, "zimtschnecke in Lulea\n")
+    assert swedish.returncode == 0 and english.returncode == 0 and wrong.returncode != 0, (swedish.stderr, english.stderr)
+    for email, password, heading in (("ny@lulea.se", "kanelbulle i Luleå 2026", "<h1>Ärenden</h1>"),
+                                     ("new@lulea.se", "cinnamon bun in Lulea", "<h1>Leads</h1>")):
+        client = staff_app.test_client()
+        assert staff_login(client, email, password).status_code == 302
+        assert heading in client.get("/staff/leads").get_data(as_text=True)
