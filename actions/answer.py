@@ -60,6 +60,10 @@ REFERS_BACK = {lang: re.compile(rf"\b({words})\b") for lang, words in {
 # account before I have a personnummer?") moves to it when it reads surer of that topic alone than
 # of the current one in context; by this much more when it points back ("can we still apply?").
 FOLLOWUP_SWITCH_MARGIN = 0.15
+# A message this short ("vart söker man?", "gdzie się składa papiery?") rarely has a topic of its
+# own even when a word of it leans to one: it stays on the current topic when it reads surer of it
+# in context than of its own topic alone.
+FOLLOWUP_SHORT_WORDS = 5
 # A follow-up's passage: the share of the score that comes from the spelling overlap between the
 # question and the passage (character n-grams: "dentysta" / "dentyści", "studentbostad").
 PASSAGE_SPELLING_WEIGHT = 0.15
@@ -154,6 +158,12 @@ class Turn:
         wanted = facets.asked(reading.text)
         plain = dict(self.rt.retriever.passages(topic_id, self.lang, reading.vector))
         in_context = dict(self.rt.retriever.passages(topic_id, self.lang, context.vector)) if context else plain
+        before = self.previous_question() if context else None
+        if before:
+            # "how much is it a month?" after a question about child allowance: the subject is in the
+            # question before, not in the topic's title (its passages also list unemployment benefit)
+            subject = dict(self.rt.retriever.passages(topic_id, self.lang, self.rt.retriever.embed(f"{before} {self.text}")))
+            in_context = {p: (in_context[p] + subject[p]) / 2 for p in in_context}
         spelling = self.rt.retriever.spelling_overlap(reading.text, list(plain))
         w = PASSAGE_SPELLING_WEIGHT
         scored = sorted((((1 - w) * (0.5 * plain[p] + 0.5 * in_context[p]) + w * (plain[p] + spelling[p]) / 2 + facets.bonus(p, wanted), p)
@@ -300,6 +310,19 @@ class Turn:
         buttons = [replies.topic_button(self.kb, t, self.lang) for t in others] + [replies.talk_button(self.kb, self.lang)]
         return self.phrase("repair", buttons, decision="clarify", topic=None, candidates=others)
 
+    def previous_question(self) -> str | None:
+        """What the mover typed in the turn before this one (not a button), or None."""
+        seen_current = False
+        for event in reversed(self.tracker.events):
+            if event.get("event") != "user":
+                continue
+            if not seen_current:
+                seen_current = True
+                continue
+            text = (event.get("text") or "").strip()
+            return text if text and not text.startswith("/") else None
+        return None
+
     def in_context(self, topic_id: str) -> Reading:
         """The message read as a question about `topic_id` ("Preschool: and how much does it cost?")."""
         return understand(self.rt.retriever, self.rt.decision, f"{self.kb.title(topic_id, self.lang)}: {self.text}", self.lang)
@@ -313,13 +336,14 @@ class Turn:
         refers_back = bool(REFERS_BACK.get(self.query_lang, REFERS_BACK["en"]).search(folded))
         if reading.words > (FOLLOWUP_LINKED_MAX_WORDS if continues or refers_back else FOLLOWUP_MAX_WORDS):
             return None
+        short = reading.words <= FOLLOWUP_SHORT_WORDS
         own = reading.decision
         # what needs no second reading (each one embeds the message again, ~10 ms): after a choice
         # only a continuation is a follow-up; a question with a topic of its own that neither
-        # continues nor points back is a new question
+        # continues, points back nor is short is a new question
         if after_choice and not continues:
             return None
-        if reading.act != "followup" and own.kind == "answer" and own.topic != topic and not (continues or refers_back):
+        if reading.act != "followup" and own.kind == "answer" and own.topic != topic and not (continues or refers_back or short):
             return None
         contexts = {}
         if after_choice:
@@ -338,7 +362,7 @@ class Turn:
         if continues and context.decision.topic in near:
             pass  # "and if we have no BankID?" after preschool: still preschool
         elif reading.act != "followup" and own.kind == "answer" and own.topic != topic:
-            if not (refers_back and context.decision.topic == topic):
+            if not ((refers_back or short) and context.decision.topic == topic):
                 return None  # a question with its own topic ("what about rent?")
         elif reading.act != "followup" and own.kind == "out_of_scope":
             if not (stays and reading.ranking.p_oos < FOLLOWUP_OOS_MAX and reading.ranking.char_p_oos < FOLLOWUP_CHAR_OOS_MAX):

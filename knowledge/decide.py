@@ -91,6 +91,16 @@ def oos_probability(ranking: Ranking, cfg: DecisionConfig) -> tuple[float, float
     return p_oos, best
 
 
+def act_probabilities(ranking: Ranking, cfg: DecisionConfig) -> dict[str, float]:
+    """Conversation act -> probability, both classifiers mixed like oos_probability: "a akademik?"
+    reads like "who are you?" to the embedding alone, not to the spelling."""
+    total = cfg.w_clf + cfg.w_char
+    if total <= 0 or not ranking.char_acts:
+        return dict(ranking.acts)
+    a, b = cfg.w_clf / total, cfg.w_char / total
+    return {act: a * p + b * ranking.char_acts.get(act, 0.0) for act, p in ranking.acts.items()}
+
+
 def is_out_of_scope(ranking: Ranking, cfg: DecisionConfig, words: int = 10) -> bool:
     p_oos, best_topic_p = oos_probability(ranking, cfg)
     best_dense = max(ranking.dense.values())

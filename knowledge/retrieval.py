@@ -205,6 +205,7 @@ class Ranking:
     danger: dict[str, float] = field(default_factory=dict)  # emergency / crisis -> classifier probability
     char: dict[str, float] = field(default_factory=dict)  # topic id -> character n-gram classifier probability
     char_p_oos: float = 0.0  # the character n-gram classifier's probability of "out of scope"
+    char_acts: dict[str, float] = field(default_factory=dict)  # conversation act -> character n-gram classifier probability
 
 
 class Features:
@@ -247,8 +248,9 @@ class Features:
         lexical, lexical_top = self._lexical(text, lang)
         clf, p_oos, acts, danger = split(self.classifier.proba(vector))
         acts_dense = {a: float(sims[rows].max()) for a, rows in self._act_rows.items() if len(rows)}
-        char, char_p_oos, _, _ = split(self.char_classifier.proba(text))
-        return Ranking(dense, lexical, lexical_top, oos_best, oos_category, clf, p_oos, acts, acts_dense, danger, char, char_p_oos)
+        char, char_p_oos, char_acts, _ = split(self.char_classifier.proba(text))
+        return Ranking(dense, lexical, lexical_top, oos_best, oos_category, clf, p_oos, acts, acts_dense, danger, char, char_p_oos,
+                       char_acts)
 
     def _lexical(self, text: str, lang: str) -> tuple[dict[str, float], float]:
         query = textnorm.terms(text, lang)

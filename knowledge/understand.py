@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from knowledge import safety
-from knowledge.decide import Decision, DecisionConfig, decide
+from knowledge.decide import Decision, DecisionConfig, act_probabilities, decide, oos_probability
 from knowledge.retrieval import Ranking, Retriever
 from knowledge.textnorm import fold
 
@@ -98,18 +98,19 @@ class Reading:
     decision: Decision
 
 
-def top_act(ranking: Ranking, words: int) -> tuple[str | None, float]:
-    if not ranking.acts:
+def top_act(ranking: Ranking, cfg: DecisionConfig, words: int) -> tuple[str | None, float]:
+    acts = act_probabilities(ranking, cfg)
+    if not acts:
         return None, 0.0
-    act, p = max(ranking.acts.items(), key=lambda kv: kv[1])
-    best_topic = max(ranking.clf.values(), default=0.0)
-    if p >= ACT_MIN and p > best_topic and p > ranking.p_oos and words <= ACT_MAX_WORDS.get(act, 8):
+    act, p = max(acts.items(), key=lambda kv: kv[1])
+    p_oos, best_topic = oos_probability(ranking, cfg)
+    if p >= ACT_MIN and p > best_topic and p > p_oos and words <= ACT_MAX_WORDS.get(act, 8):
         return act, p
     if ranking.acts_dense:
         near, cosine = max(ranking.acts_dense.items(), key=lambda kv: kv[1])
         if (cosine >= ACT_NEAREST_MIN and cosine > max(ranking.dense.values()) and cosine > ranking.oos_dense
                 and words <= ACT_MAX_WORDS.get(near, 8)):
-            return near, ranking.acts.get(near, 0.0)
+            return near, acts.get(near, 0.0)
     return None, p
 
 
@@ -118,7 +119,7 @@ def understand(retriever: Retriever, cfg: DecisionConfig, text: str, lang: str) 
     words = len(text.split())
     ranking = retriever.rank(text, lang, vector)
     danger = safety.assess(text, ranking.danger)
-    act, act_p = top_act(ranking, words)
+    act, act_p = top_act(ranking, cfg, words)
     decision = decide(ranking, cfg, words)
     if act == "talk_to_person" and act_p < TALK_OVER_TOPIC and decision.kind == "answer" and decision.topic != "service.contact":
         act = None  # "how do I meet people there?" is a question about community life, not a request for a person

@@ -17,6 +17,31 @@ CONFIDENT = [
     ("sv", "Hur söker jag jobb i Luleå kommun?", "work.find-jobs"),
 ]
 
+# The ways movers write (issue 12): a narrative with personal context, no diacritics or a typo, and
+# Swedish terms inside another language; each answered with its topic in the mover's language.
+AS_MOVERS_WRITE = [
+    ("en", "narrative", "I'm a welder from Gdynia starting at SSAB in March, and my wife wants to learn Swedish as soon as "
+     "we arrive. Is the SFI course free for her?", "education.swedish-language"),
+    ("en", "typo", "how do i get a personal numbr in sweden", "admin.personnummer"),
+    ("en", "mixed", "How long is the kö at Lulebo for a hyresrätt?", "housing.rent"),
+    ("sv", "narrative", "Vi är en familj från Riga med två barn på 7 och 10 år och flyttar till Luleå i augusti. Hur "
+     "ansöker vi om skolplats i grundskolan?", "education.schools"),
+    ("sv", "no-diacritics", "hur soker jag forskola i lulea", "education.preschool"),
+    ("sv", "mixed", "Gäller mitt EHIC card på vårdcentralen i Luleå?", "admin.healthcare"),
+    ("pl", "narrative", "Jestem pielęgniarką z Łodzi i dostałam ofertę pracy w Regionie Norrbotten. Jak uzyskać szwedzką "
+     "legitymację, żeby pracować jako pielęgniarka?", "education.validation"),
+    ("pl", "no-diacritics", "jak zalozyc konto w banku bez personnummer", "admin.bank"),
+    ("pl", "mixed", "Jak się zapisać do kolejki w Lulebo na hyresrätt?", "housing.rent"),
+    ("lt", "narrative", "Esu elektrikas iš Kauno, nuo balandžio dirbsiu Luleå. Kaip gauti personnummer ir kiek laiko tai "
+     "užtrunka?", "admin.personnummer"),
+    ("lt", "no-diacritics", "kaip atsidaryti banko saskaita svedijoje", "admin.bank"),
+    ("lt", "mixed", "Kiek kainuoja förskola Luleå savivaldybėje?", "education.preschool"),
+    ("lv", "narrative", "Es esmu medmāsa no Rīgas, un man ir darba piedāvājums Sunderbijas slimnīcā. Kā Zviedrijā atzīt "
+     "savu diplomu?", "education.validation"),
+    ("lv", "no-diacritics", "ka atvert bankas kontu zviedrija bez personnummer", "admin.bank"),
+    ("lv", "mixed", "Kā pieteikties Lulebo rindā uz hyresrätt?", "housing.rent"),
+]
+
 # (Swedish one-word questions such as "barn" are now answered with the family topic, which is a fair reading.)
 AMBIGUOUS = [("en", "housing"), ("pl", "rejestracja"), ("lt", "būstas"), ("lv", "dzīvesvieta")]
 
@@ -26,6 +51,8 @@ OUT_OF_SCOPE = [
     ("sv", "Vem vann hockeymatchen igår?"),
     ("lt", "Kas laimėjo vakar krepšinio rungtynes?"),
     ("lv", "Kā nopirkt dzīvokli Stokholmā?"),
+    ("en", "Who was the first person to walk on the moon?"),  # trivia
+    ("sv", "Hur söker jag förskola i Göteborg?"),  # another city's service
 ]
 
 
@@ -33,6 +60,14 @@ OUT_OF_SCOPE = [
 def test_confident_question_is_answered(chat, kb, lang, question, topic):
     message = chat.say(question)["messages"][0]
     assert (message["decision"], message["topic"], message["lang"]) == ("answer", topic, lang)
+    assert message["text"] == kb.topics[topic].entry(lang).answer
+    assert message["sources"]
+
+
+@pytest.mark.parametrize("lang,style,question,topic", AS_MOVERS_WRITE, ids=[f"{c[0]}-{c[1]}" for c in AS_MOVERS_WRITE])
+def test_questions_written_as_movers_write_are_answered_in_their_language(chat, kb, lang, style, question, topic):
+    message = chat.say(question)["messages"][0]
+    assert (message["decision"], message["topic"], message["lang"]) == ("answer", topic, lang), style
     assert message["text"] == kb.topics[topic].entry(lang).answer
     assert message["sources"]
 
