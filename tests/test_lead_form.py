@@ -133,7 +133,7 @@ def test_whole_handoff_in_polish_with_typed_answers_and_a_correction(chat, kb, s
 
     [lead] = leads_of(app_db, conv.session)
     assert (lead.reference, lead.name, lead.email, lead.phone, lead.country, lead.profession) == (
-        reference, "Agnieszka Wiśniewska", "a.wisniewska@example.pl", "+48601234567", "Polska", "pielęgniarka")
+        reference, "Agnieszka Wiśniewska", "a.wisniewska@example.pl", "+48601234567", "PL", "pielęgniarka")
     assert (lead.topic_ids, lead.household, lead.move_when, lead.preferred_language, lead.chat_language, lead.source) == (
         ["work", "housing"], "children", "half_year", "pl", "pl", "chat")
     assert lead.message == "Szukam pracy w szpitalu."
@@ -198,7 +198,7 @@ def test_whole_handoff_in_latvian_with_buttons_after_a_cancel(chat, kb, stack, a
 
     [lead] = leads_of(app_db, conv.session)  # the cancelled attempt stored nothing
     assert (lead.reference, lead.phone, lead.country, lead.topic_ids, lead.household, lead.move_when) == (
-        reference, None, "Latvija", ["education", "admin"], "partner", "soon")
+        reference, None, "LV", ["education", "admin"], "partner", "soon")
     assert (lead.chat_language, lead.preferred_language, lead.consent.lang) == ("lv", "lv", "lv")
     assert lead.consent.text == kb.phrase("ask_consent", "lv")
     assert_no_personal_slots(stack, conv.session)

@@ -31,7 +31,7 @@ def age(url: str, reference: str, days: int, status: str | None = None, closed_d
 
 def test_defaults_match_the_privacy_text():
     about = (settings.KNOWLEDGE_DIR / "topics" / "service.about.yml").read_text(encoding="utf-8")
-    assert "conversation text for 30 days" in about and "12 months after your case is closed" in about
+    assert "chat text for 30 days" in about and "12 months after your case is closed" in about
     assert settings.CHAT_RETENTION_DAYS == 30 and settings.CLOSED_LEAD_RETENTION_DAYS == 365
 
 

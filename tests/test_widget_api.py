@@ -60,7 +60,7 @@ def test_a_valid_contact_request_is_stored_as_a_lead_with_its_consent(client, da
         lead = s.scalars(select(Lead)).one()
         assert (lead.reference, lead.source, lead.chat_language, lead.preferred_language) == (body["reference"], "contact_form", "lt", "lt")
         assert (lead.email, lead.phone, lead.country, lead.household, lead.move_when) == (
-            "jonas.petraitis@example.lt", "+37061234567", "Lietuva", "partner", "soon")
+            "jonas.petraitis@example.lt", "+37061234567", "LT", "partner", "soon")
         assert [t.topic for t in lead.topics] == ["housing", "work"]
         assert lead.consent.text == kb.phrase("ask_consent", "lt")
         assert lead.consent.version == consent_version(lead.consent.text) and lead.consent.lang == "lt"
