@@ -312,16 +312,9 @@ class Turn:
 
     def previous_question(self) -> str | None:
         """What the mover typed in the turn before this one (not a button), or None."""
-        seen_current = False
-        for event in reversed(self.tracker.events):
-            if event.get("event") != "user":
-                continue
-            if not seen_current:
-                seen_current = True
-                continue
-            text = (event.get("text") or "").strip()
-            return text if text and not text.startswith("/") else None
-        return None
+        event = self.tracker.get_last_event_for("user", skip=1) or {}
+        text = (event.get("text") or "").strip()
+        return text if text and not text.startswith("/") else None
 
     def in_context(self, topic_id: str) -> Reading:
         """The message read as a question about `topic_id` ("Preschool: and how much does it cost?")."""
